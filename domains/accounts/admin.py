@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+
+from domains.accounts.models import Membership, Organisation, User
+from domains.accounts.services import membership_grant, membership_revoke
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["organisation", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "display_name", "is_active", "is_staff", "created_at"]
+    search_fields = ["email", "display_name"]
+    list_filter = ["is_active", "is_staff", "memberships__role"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("display_name", "time_zone")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_active", "created_at"]
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Role changes made here go through the services, so they are audited and reach open sockets."""
+
+    list_display = ["user", "organisation", "role", "created_at"]
+    list_filter = ["organisation", "role"]
+    search_fields = ["user__email", "user__display_name"]
+    autocomplete_fields = ["user", "organisation"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if change:
+            previous = Membership.objects.get(pk=obj.pk)
+            membership_revoke(
+                organisation=previous.organisation, user=previous.user, role=previous.role,
+                actor=request.user, request=request,
+            )
+        saved = membership_grant(
+            organisation=obj.organisation, user=obj.user, role=obj.role, actor=request.user, request=request
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        membership_revoke(
+            organisation=obj.organisation, user=obj.user, role=obj.role, actor=request.user, request=request
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for membership in queryset:
+            self.delete_model(request, membership)

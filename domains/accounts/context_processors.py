@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from domains.accounts.models import Role
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The navigation for the roles the user holds in the bound organisation."""
+    roles: frozenset[str] = getattr(request, "roles", frozenset())
+    items: list[tuple[str, str]] = [("home", "Dashboard")]
+    if Role.STAFF in roles or Role.MENTOR in roles:
+        items.append(("accounts:members", "Members"))
+    if Role.STAFF in roles:
+        items.append(("compliance:audit", "Audit log"))
+    return {
+        "nav_items": items,
+        "organisation": getattr(request, "organisation", None),
+        "roles": sorted(roles),
+    }

@@ -1,0 +1,70 @@
+"""An idempotent demo: one organisation, a user for every role, the policies. Safe to run again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from domains.accounts.models import Organisation, Role, User
+from domains.accounts.services import membership_grant
+from domains.compliance.models import PolicyKind
+from domains.compliance.services import consent_record, policy_publish
+
+DEMO_PASSWORD = "coachwire-demo"
+DEMO_DOMAIN = "demo.coachwire.test"
+DEMO_USERS = [
+    (Role.LEARNER, "Lena Learner"),
+    (Role.CANDIDATE, "Cato Candidate"),
+    (Role.MENTOR, "Mira Mentor"),
+    (Role.STAFF, "Stan Staff"),
+    (Role.CASHIER, "Cass Cashier"),
+    (Role.REGISTRAR, "Reg Registrar"),
+]
+
+PRIVACY = """# Privacy policy
+
+Coachwire keeps what you write (messages, notes, answers) so that you and your coaches can use it.
+
+- We record sign-ins, consent and sensitive actions in an audit log.
+- Your private notes are visible to you and to the AI coach answering you, never to other learners or mentors.
+- You can ask your organisation's staff for an export or the erasure of your data.
+"""
+TERMS = """# Terms of use
+
+Be kind in lounges. Mentors may hide messages, mute or remove members who break the rules.
+AI coaches can be wrong: check what matters.
+"""
+
+
+def demo_email(role: str) -> str:
+    return f"{role}@{DEMO_DOMAIN}"
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo organisation, users and policies (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        organisation, _ = Organisation.objects.update_or_create(
+            slug="coachwire-demo", defaults={"name": "Coachwire Demo", "is_active": True}
+        )
+        privacy = policy_publish(kind=PolicyKind.PRIVACY, version="1.0", title="Privacy policy", body=PRIVACY)
+        terms = policy_publish(kind=PolicyKind.TERMS, version="1.0", title="Terms of use", body=TERMS)
+        for role, name in DEMO_USERS:
+            email = demo_email(role)
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email=email, password=DEMO_PASSWORD, display_name=name)
+            if role == Role.STAFF and not user.is_staff:
+                user.is_staff = True
+                user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            membership_grant(organisation=organisation, user=user, role=role, actor=None)
+            consent_record(user=user, documents=[privacy, terms], request=None)
+        self.stdout.write(self.style.SUCCESS(f"Demo ready: {organisation.name}, {len(DEMO_USERS)} users."))

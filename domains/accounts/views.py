@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from domains.accounts.forms import MemberRolesForm, OrganisationSwitchForm
+from domains.accounts.models import Role
+from domains.accounts.selectors import member_get, member_list, organisation_list_for_user, roles_for_user
+from domains.accounts.services import membership_roles_set, organisation_switch
+
+# What each role's dashboard offers today; later issues link their features here.
+_PANELS = {
+    Role.LEARNER: ("Learning", "Lounges and your coach arrive here as they open."),
+    Role.CANDIDATE: ("Interviews", "Your timed interviews will be listed here."),
+    Role.MENTOR: ("Mentoring", "Moderation and reviews will be listed here."),
+    Role.STAFF: ("Organisation", "Manage members and their roles, and read the audit log."),
+    Role.CASHIER: ("Payments", "Billing tools arrive in a later release."),
+    Role.REGISTRAR: ("Records", "Student records arrive in a later release."),
+}
+
+
+def _organisation_or_404(request: HttpRequest) -> Any:
+    organisation = getattr(request, "organisation", None)
+    if organisation is None:
+        raise Http404("No organisation.")
+    return organisation
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    roles: frozenset[str] = request.roles  # type: ignore[attr-defined]
+    panels = [
+        {"role": role, "title": title, "body": body, "url": None, "action": ""}
+        for role, (title, body) in _PANELS.items()
+        if role in roles
+    ]
+    for panel in panels:
+        if panel["role"] == Role.STAFF:
+            panel.update(url="/members/", action="Manage members")
+    return render(
+        request,
+        "home.html",
+        {"panels": panels, "organisations": organisation_list_for_user(user=request.user)},  # type: ignore[arg-type]
+    )
+
+
+@login_required
+@require_POST
+def organisation_switch_view(request: HttpRequest) -> HttpResponse:
+    form = OrganisationSwitchForm(request.POST)
+    if not form.is_valid():
+        raise Http404("No such organisation.")
+    organisation = organisation_switch(
+        user=request.user, session=request.session, organisation_id=form.cleaned_data["organisation_id"]  # type: ignore[arg-type]
+    )
+    messages.success(request, f"You are now working in {organisation.name}.")
+    return redirect("home")
+
+
+def _require(request: HttpRequest, perm: str) -> Any:
+    organisation = _organisation_or_404(request)
+    if not request.user.has_perm(perm, organisation):
+        raise PermissionDenied
+    return organisation
+
+
+@login_required
+def member_list_view(request: HttpRequest) -> HttpResponse:
+    organisation = _require(request, "accounts.view_members")
+    members = [
+        (member, sorted(m.role for m in member.memberships.all() if m.organisation_id == organisation.pk))
+        for member in member_list(organisation=organisation)
+    ]
+    return render(request, "accounts/member_list.html", {"members": members})
+
+
+@login_required
+def member_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    organisation = _organisation_or_404(request)
+    member = member_get(organisation=organisation, user_id=user_id)  # 404 before any permission check
+    if not request.user.has_perm("accounts.view_members", organisation):
+        raise PermissionDenied
+    can_manage = request.user.has_perm("accounts.manage_members", organisation)
+    current = sorted(roles_for_user(user=member, organisation=organisation))
+    form = MemberRolesForm(request.POST or None, initial={"roles": current})
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        if form.is_valid():
+            membership_roles_set(
+                organisation=organisation, user=member, roles=set(form.cleaned_data["roles"]),
+                actor=request.user, request=request,
+            )
+            messages.success(request, f"Roles updated for {member.public_name}.")
+            return redirect("accounts:member_detail", user_id=member.pk)
+    return render(
+        request, "accounts/member_detail.html", {"member": member, "form": form, "can_manage": can_manage}
+    )

@@ -1,0 +1,36 @@
+"""Channels: the Redis channel layer and the realtime protocol's tunables."""
+
+from project.settings.environment import REDIS_MAX_CONNECTIONS, REDIS_URL, env
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+            "prefix": "cw-asgi",
+            # Per-process queue capacity. Over it, group_send drops silently (STACK-NOTES 2);
+            # durable events are repaired by resume, so this bounds memory, not correctness.
+            "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+            "expiry": 60,
+            "group_expiry": 86400,
+        },
+    }
+}
+
+# The protocol version sent in every snapshot; a client built for another version reloads.
+REALTIME_PROTOCOL_VERSION = 1
+# Frames larger than this (UTF-8 bytes) close the socket with 1009.
+REALTIME_MAX_FRAME_BYTES = env.int("REALTIME_MAX_FRAME_BYTES", default=16 * 1024)
+# Durable-event retention per stream: the newest N events, none older than the age.
+REALTIME_RETENTION_EVENTS = env.int("REALTIME_RETENTION_EVENTS", default=1000)
+REALTIME_RETENTION_SECONDS = env.int("REALTIME_RETENTION_SECONDS", default=24 * 3600)
+REALTIME_RETENTION_SWEEP_SECONDS = env.int("REALTIME_RETENTION_SWEEP_SECONDS", default=600)
+# The client's heartbeat (ping) interval, sent to it in every snapshot.
+REALTIME_HEARTBEAT_SECONDS = env.int("REALTIME_HEARTBEAT_SECONDS", default=25)
+# The token bucket for inbound socket messages, per connection.
+REALTIME_RATE_CAPACITY = env.int("REALTIME_RATE_CAPACITY", default=20)
+REALTIME_RATE_REFILL_PER_SECOND = env.float("REALTIME_RATE_REFILL_PER_SECOND", default=5.0)
+# After this many refused messages in a row, the socket closes with 4429.
+REALTIME_RATE_STRIKES = env.int("REALTIME_RATE_STRIKES", default=5)
+# Ephemeral coach deltas are coalesced over this window (ARCHITECTURE 4.4).
+REALTIME_COALESCE_MS = env.int("REALTIME_COALESCE_MS", default=50)

@@ -1,0 +1,7 @@
+"""`make run`: the embedded servers, console email, debug pages."""
+
+from project.settings.base import *  # noqa: F403
+from project.settings.environment import env
+
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])

@@ -1,0 +1,19 @@
+"""`make test`: real PostgreSQL and Valkey (embedded unless URLs are given), no pool, fast hashing."""
+
+from project.settings.base import *  # noqa: F403
+from project.settings.base import DATABASES
+
+DEBUG = False
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+# Pools keep the test database busy at teardown (STACK-NOTES 20).
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Unit tests run tasks in-process; the live-stack tests run real workers (tests/live.py).
+CELERY_TASK_ALWAYS_EAGER = True
+ACCOUNT_RATE_LIMITS = {"login_failed": "100/m/ip", "signup": "100/m/ip"}

@@ -1,0 +1,82 @@
+"""The only way domain code publishes to clients (ARCHITECTURE §4).
+
+- `publish_on_commit`: a durable event. Allocates the next `seq` for the stream, writes the row in
+  the caller's transaction, and sends it to the stream's group after commit. If the send is lost
+  (a dropped group message, a socket that was away), clients recover the row by `resume`.
+- `publish_ephemeral`: no row, no seq, no replay (deltas, typing, presence pings).
+- `control_send`: identity control frames (`force_close`, `rights_changed`) to a group, after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection, transaction
+from django.utils import timezone
+
+from realtime.models import StreamEvent, frame_event
+
+log = structlog.get_logger(__name__)
+
+# channel-layer message types, dispatched to consumer handlers (`.` becomes `_`).
+STREAM_MESSAGE = "stream.event"
+CONTROL_MESSAGE = "stream.control"
+
+_ALLOCATE_SEQ = """
+INSERT INTO realtime_stream (key, last_seq, created_at, updated_at) VALUES (%s, 1, now(), now())
+ON CONFLICT (key) DO UPDATE SET last_seq = realtime_stream.last_seq + 1, updated_at = now()
+RETURNING last_seq
+"""
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # noqa: BLE001 - the row is committed; clients repair the gap by resume
+        log.warning("realtime.group_send_failed", group=group, exc_info=True)
+
+
+def publish_on_commit(stream: str, event: dict[str, Any]) -> StreamEvent:
+    """Persist `event` (a dict with a "type") as the next event of `stream`; send it after commit.
+
+    Locks the stream's counter row until the caller's transaction ends, so `seq` order is commit order.
+    """
+    event_type = event["type"]
+    payload = {key: value for key, value in event.items() if key != "type"}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_ALLOCATE_SEQ, [stream])
+            seq = int(cursor.fetchone()[0])
+        row = StreamEvent.objects.create(stream_id=stream, seq=seq, type=event_type, payload=payload)
+    frame = row.as_frame()
+    transaction.on_commit(lambda: _group_send(stream, {"type": STREAM_MESSAGE, "frame": frame}))
+    return row
+
+
+def publish_ephemeral(stream: str, event: dict[str, Any]) -> None:
+    """Send `event` to the stream's sockets now. Nothing is stored; a socket that misses it misses it."""
+    payload = {key: value for key, value in event.items() if key != "type"}
+    frame = frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
+    _group_send(stream, {"type": STREAM_MESSAGE, "frame": frame})
+
+
+async def apublish_ephemeral(stream: str, event: dict[str, Any]) -> None:
+    """`publish_ephemeral` for async callers (consumers: typing, presence)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    payload = {key: value for key, value in event.items() if key != "type"}
+    frame = frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
+    await layer.group_send(stream, {"type": STREAM_MESSAGE, "frame": frame})
+
+
+def control_send(group: str, *, action: str, reason: str, code: int | None = None) -> None:
+    """After commit, tell every socket in `group` to close (`force_close`) or re-check (`rights_changed`)."""
+    message = {"type": CONTROL_MESSAGE, "action": action, "reason": reason, "code": code}
+    transaction.on_commit(lambda: _group_send(group, message))

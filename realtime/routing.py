@@ -1,0 +1,9 @@
+from django.urls import path
+
+from realtime.consumers.me import MeConsumer
+from realtime.consumers.ping import PingConsumer
+
+websocket_urlpatterns = [
+    path("ws/ping/", PingConsumer.as_asgi()),
+    path("ws/me/", MeConsumer.as_asgi()),
+]

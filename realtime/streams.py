@@ -1,0 +1,33 @@
+"""Stream keys and the channel-group names derived from them.
+
+A stream key is `<kind>.<id>` (`user.7`, `lounge.12`, `org.3`); it doubles as its channel group name,
+which Channels restricts to ASCII letters, digits, `-`, `_` and `.` under 100 characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_KEY = re.compile(r"^[a-z][a-z0-9_-]*\.[A-Za-z0-9_-]{1,80}$")
+
+
+def stream_key(kind: str, ident: object) -> str:
+    key = f"{kind}.{ident}"
+    if not _KEY.match(key):
+        raise ValueError(f"not a valid stream key: {key!r}")
+    return key
+
+
+def user_stream(user_id: int) -> str:
+    """The personal stream: notifications and identity control for one person, on every page."""
+    return stream_key("user", user_id)
+
+
+def organisation_stream(organisation_id: int) -> str:
+    return stream_key("org", organisation_id)
+
+
+def session_group(session_key: str) -> str:
+    """A control group (no durable events) for every socket of one login session."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]

@@ -1,0 +1,46 @@
+"""Shared test helpers: signed-in websocket communicators and policy seeding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
+from django.utils.module_loading import import_string
+
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def session_for(user: Any, **data: Any) -> Any:
+    """A saved session in which `user` is logged in, as the login view would leave it."""
+    engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    session = engine()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    for key, value in data.items():
+        session[key] = value
+    session.save()
+    assert not isinstance(session, CacheSessionStore) or session.session_key
+    return session
+
+
+def communicator(path: str, *, session: Any = None, origin: tuple[bytes, bytes] | None = ORIGIN) -> WebsocketCommunicator:
+    from project.asgi import application
+
+    headers = []
+    if origin is not None:
+        headers.append(origin)
+    if session is not None:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def receive_until(comm: WebsocketCommunicator, frame_type: str, timeout: float = 5) -> dict[str, Any]:
+    """Receive frames until one of `frame_type` arrives; return it."""
+    while True:
+        frame = await comm.receive_json_from(timeout=timeout)
+        if frame.get("type") == frame_type:
+            return frame

@@ -1,0 +1,18 @@
+"""The beat schedule. django-celery-beat's DatabaseScheduler copies it into the database, where
+staff can see and pause entries in the admin. Intervals are settings, so tests can shorten them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        "realtime-retention-sweep": {
+            "task": "workers.tasks.realtime.stream_events_sweep_task",
+            "schedule": float(settings.REALTIME_RETENTION_SWEEP_SECONDS),
+            "options": {"queue": "beat"},
+        },
+    }

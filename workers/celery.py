@@ -1,0 +1,40 @@
+"""The Celery app. Workers: `worker` (prefork; queues default, beat) and `worker-ai` (threads; queue ai)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+from workers.beat import beat_schedule
+from workers.heartbeat import heartbeat_start, heartbeat_stop
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
+
+app = Celery("coachwire")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+# Every task module, by name: tasks declare their queue in @shared_task(queue=...).
+app.conf.include = [
+    "workers.tasks.realtime",
+]
+app.conf.beat_schedule = beat_schedule()
+
+
+@worker_process_init.connect
+def _reset_connections_after_fork(**kwargs: object) -> None:
+    """A forked child must not share its parent's database connections or pools (STACK-NOTES 20)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: object = None, **kwargs: object) -> None:
+    heartbeat_start(sender)
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(sender: object = None, **kwargs: object) -> None:
+    heartbeat_stop()
