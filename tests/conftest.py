@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The live-stack fixtures (daphne + Celery workers in subprocesses) live in tests/live.py.
+pytest_plugins = ["tests.live"]
+
 _services = None
 
 

@@ -2,6 +2,7 @@
 
 from project.settings.base import *  # noqa: F403
 from project.settings.base import DATABASES
+from project.settings.environment import env
 
 DEBUG = False
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
@@ -15,5 +16,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Unit tests run tasks in-process; the live-stack tests run real workers (tests/live.py).
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 ACCOUNT_RATE_LIMITS = {"login_failed": "100/m/ip", "signup": "100/m/ip"}

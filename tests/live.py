@@ -1,0 +1,1 @@
+"""Live-stack fixtures: placeholder, filled in by the live-stack work."""
