@@ -3,6 +3,7 @@
 from project.settings.base import *  # noqa: F403
 from project.settings.base import DATABASES
 from project.settings.environment import env
+from project.settings.logging import build_logging
 
 DEBUG = False
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
@@ -18,3 +19,4 @@ STORAGES = {
 # Unit tests run tasks in-process; the live-stack tests run real workers (tests/live.py).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 ACCOUNT_RATE_LIMITS = {"login_failed": "100/m/ip", "signup": "100/m/ip"}
+LOGGING = build_logging(level=env("LOG_LEVEL", default="WARNING"), json=False)

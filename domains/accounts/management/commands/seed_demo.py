@@ -8,21 +8,11 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from domains.accounts.demo import DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email
 from domains.accounts.models import Organisation, Role, User
 from domains.accounts.services import membership_grant
 from domains.compliance.models import PolicyKind
 from domains.compliance.services import consent_record, policy_publish
-
-DEMO_PASSWORD = "coachwire-demo"
-DEMO_DOMAIN = "demo.coachwire.test"
-DEMO_USERS = [
-    (Role.LEARNER, "Lena Learner"),
-    (Role.CANDIDATE, "Cato Candidate"),
-    (Role.MENTOR, "Mira Mentor"),
-    (Role.STAFF, "Stan Staff"),
-    (Role.CASHIER, "Cass Cashier"),
-    (Role.REGISTRAR, "Reg Registrar"),
-]
 
 PRIVACY = """# Privacy policy
 
@@ -39,17 +29,13 @@ AI coaches can be wrong: check what matters.
 """
 
 
-def demo_email(role: str) -> str:
-    return f"{role}@{DEMO_DOMAIN}"
-
-
 class Command(BaseCommand):
     help = "Create or refresh the demo organisation, users and policies (idempotent)."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         organisation, _ = Organisation.objects.update_or_create(
-            slug="coachwire-demo", defaults={"name": "Coachwire Demo", "is_active": True}
+            slug=DEMO_ORGANISATION_SLUG, defaults={"name": "Coachwire Demo", "is_active": True}
         )
         privacy = policy_publish(kind=PolicyKind.PRIVACY, version="1.0", title="Privacy policy", body=PRIVACY)
         terms = policy_publish(kind=PolicyKind.TERMS, version="1.0", title="Terms of use", body=TERMS)

@@ -1,0 +1,17 @@
+"""The demo's logins, importable without Django set up (`make run` prints them)."""
+
+DEMO_PASSWORD = "coachwire-demo"
+DEMO_DOMAIN = "demo.coachwire.test"
+DEMO_ORGANISATION_SLUG = "coachwire-demo"
+DEMO_USERS = [
+    ("learner", "Lena Learner"),
+    ("candidate", "Cato Candidate"),
+    ("mentor", "Mira Mentor"),
+    ("staff", "Stan Staff"),
+    ("cashier", "Cass Cashier"),
+    ("registrar", "Reg Registrar"),
+]
+
+
+def demo_email(role: str) -> str:
+    return f"{role}@{DEMO_DOMAIN}"

@@ -1,0 +1,43 @@
+"""Staff reach the admin; every page a role sees renders."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from domains.accounts.models import Role
+from domains.compliance.services import policy_publish
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_staff_user_reaches_the_admin_and_others_do_not(client: Client) -> None:
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/compliance/auditevent/").status_code == 200
+    assert client.get("/admin/accounts/membership/").status_code == 200
+    client.force_login(UserFactory())
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_roles_dashboard_renders_its_panel(client: Client, role: Role) -> None:
+    membership = MembershipFactory(role=role)
+    client.force_login(membership.user)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert f'data-role-panel="{role.value}"'.encode() in response.content
+
+
+def test_mfa_and_policy_pages_render(client: Client) -> None:
+    policy_publish(kind="privacy", version="1.0", title="Privacy policy", body="# Hello\n\n<script>x</script>")
+    page = client.get("/policies/privacy/")
+    assert page.status_code == 200
+    assert b"<script>x</script>" not in page.content
+    assert client.get("/policies/nonsense/").status_code == 404
+    client.force_login(UserFactory())
+    assert client.get("/accounts/2fa/").status_code == 200
