@@ -38,7 +38,7 @@ class EmbeddedServices:
             stop = self._stops.pop()
             try:
                 stop()
-            except Exception:  # noqa: BLE001 - best effort at shutdown, keep stopping the rest
+            except Exception:
                 log.exception("embedded server did not stop cleanly")
 
 
@@ -57,7 +57,8 @@ def start_postgres(data_dir: Path, *, throwaway: bool = False) -> tuple[str, Any
     atexit.unregister(server._cleanup)  # we stop it ourselves; its own hook only logs (cleanup_mode=None)
     # The socket may live in a runtime directory rather than the data directory (STACK-NOTES 7).
     socket_dir = server.get_postmaster_info().socket_dir
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    # DATABASE_NAME is a module constant, not input.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     url = f"postgres://postgres@/{DATABASE_NAME}?host={socket_dir}"
@@ -110,4 +111,3 @@ def ensure_services(data_root: Path, *, throwaway: bool = False, valkey_port: in
         services._stops.append(stop)
     services.redis_url = os.environ["REDIS_URL"]
     return services
-

@@ -67,4 +67,5 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         await get_async_redis().ping()
     except Exception as error:  # noqa: BLE001
         return JsonResponse({"ready": False, "error": type(error).__name__}, status=503)
-    return JsonResponse({"ready": migrated, "migrations": "applied" if migrated else "pending"}, status=200 if migrated else 503)
+    body = {"ready": migrated, "migrations": "applied" if migrated else "pending"}
+    return JsonResponse(body, status=200 if migrated else 503)

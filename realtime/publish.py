@@ -38,7 +38,7 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group, message)
-    except Exception:  # noqa: BLE001 - the row is committed; clients repair the gap by resume
+    except Exception:
         log.warning("realtime.group_send_failed", group=group, exc_info=True)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from realtime.redis import get_async_redis, get_sync_redis
 
@@ -49,8 +50,8 @@ def _key(name: str) -> str:
     return f"cw:rl:{name}"
 
 
-def _decision(raw: list[object]) -> Decision:
-    return Decision(allowed=int(raw[0]) == 1, retry_after=round(float(raw[1]), 3))  # type: ignore[arg-type]
+def _decision(raw: list[Any]) -> Decision:
+    return Decision(allowed=int(raw[0]) == 1, retry_after=round(float(raw[1]), 3))
 
 
 def take(name: str, bucket: Bucket, *, cost: float = 1, now: float | None = None) -> Decision:

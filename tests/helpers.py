@@ -27,7 +27,9 @@ def session_for(user: Any, **data: Any) -> Any:
     return session
 
 
-def communicator(path: str, *, session: Any = None, origin: tuple[bytes, bytes] | None = ORIGIN) -> WebsocketCommunicator:
+def communicator(
+    path: str, *, session: Any = None, origin: tuple[bytes, bytes] | None = ORIGIN
+) -> WebsocketCommunicator:
     from project.asgi import application
 
     headers = []

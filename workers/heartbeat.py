@@ -11,6 +11,10 @@ import threading
 import time
 from typing import Any
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 HEARTBEAT_PREFIX = "cw:worker-heartbeat:"
 # /healthz reports a pool as up when some worker consumes its queue.
 WORKER_POOLS = {"worker": "default", "worker-ai": "ai"}
@@ -40,8 +44,8 @@ def heartbeat_start(sender: Any) -> None:
             payload = {"hostname": hostname, "queues": queues, "at": time.time()}
             try:
                 client.set(f"{HEARTBEAT_PREFIX}{hostname}", json.dumps(payload), ex=interval * 3)
-            except Exception:  # noqa: BLE001 - a missed beat shows up in /healthz; keep trying
-                pass
+            except Exception:  # a missed beat shows up in /healthz; keep trying
+                log.warning("worker.heartbeat_failed", hostname=hostname, exc_info=True)
             _stop.wait(interval)
         client.delete(f"{HEARTBEAT_PREFIX}{hostname}")
 

@@ -52,8 +52,11 @@ class MembershipAdmin(admin.ModelAdmin):
         if change:
             previous = Membership.objects.get(pk=obj.pk)
             membership_revoke(
-                organisation=previous.organisation, user=previous.user, role=previous.role,
-                actor=request.user, request=request,
+                organisation=previous.organisation,
+                user=previous.user,
+                role=previous.role,
+                actor=request.user,
+                request=request,
             )
         saved = membership_grant(
             organisation=obj.organisation, user=obj.user, role=obj.role, actor=request.user, request=request

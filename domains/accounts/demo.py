@@ -1,6 +1,6 @@
 """The demo's logins, importable without Django set up (`make run` prints them)."""
 
-DEMO_PASSWORD = "coachwire-demo"
+DEMO_PASSWORD = "coachwire-demo"  # noqa: S105 - a public demo login, printed by `make run`
 DEMO_DOMAIN = "demo.coachwire.test"
 DEMO_ORGANISATION_SLUG = "coachwire-demo"
 DEMO_USERS = [

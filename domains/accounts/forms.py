@@ -47,4 +47,4 @@ class MemberRolesForm(forms.Form):
         super().__init__(*args, **kwargs)
         from domains.accounts.models import Role
 
-        self.fields["roles"].choices = Role.choices
+        self.fields["roles"].choices = Role.choices  # type: ignore[attr-defined]

@@ -30,9 +30,7 @@ def organisation_for_session(*, user: User, organisation_id: int | None) -> Orga
 def roles_for_user(*, user: User, organisation: Organisation | None) -> frozenset[str]:
     if organisation is None or not user.is_authenticated:
         return frozenset()
-    return frozenset(
-        Membership.objects.filter(user=user, organisation=organisation).values_list("role", flat=True)
-    )
+    return frozenset(Membership.objects.filter(user=user, organisation=organisation).values_list("role", flat=True))
 
 
 def member_list(*, organisation: Organisation) -> QuerySet[User]:

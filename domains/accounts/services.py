@@ -26,8 +26,12 @@ def membership_grant(
     membership, created = Membership.objects.get_or_create(user=user, organisation=organisation, role=role)
     if created:
         audit_record(
-            actor=actor, organisation=organisation, action="membership.role_granted", target=user,
-            details={"role": role}, request=request,
+            actor=actor,
+            organisation=organisation,
+            action="membership.role_granted",
+            target=user,
+            details={"role": role},
+            request=request,
         )
         control_send(user_stream(user.pk), action="rights_changed", reason="role_granted")
     return membership
@@ -41,8 +45,12 @@ def membership_revoke(
     deleted, _ = Membership.objects.filter(user=user, organisation=organisation, role=role).delete()
     if deleted:
         audit_record(
-            actor=actor, organisation=organisation, action="membership.role_revoked", target=user,
-            details={"role": role}, request=request,
+            actor=actor,
+            organisation=organisation,
+            action="membership.role_revoked",
+            target=user,
+            details={"role": role},
+            request=request,
         )
         control_send(user_stream(user.pk), action="rights_changed", reason="role_revoked")
     return bool(deleted)

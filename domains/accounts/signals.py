@@ -24,8 +24,12 @@ def audit_login(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
 def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     attempted = str(credentials.get("email") or credentials.get("username") or "")[:254]
     audit_record(
-        actor=None, organisation=None, action="auth.login_failed", request=request,
-        actor_label=attempted or "unknown", details={"email": attempted},
+        actor=None,
+        organisation=None,
+        action="auth.login_failed",
+        request=request,
+        actor_label=attempted or "unknown",
+        details={"email": attempted},
     )
 
 
@@ -55,7 +59,8 @@ def remember_active(sender: Any, instance: User, update_fields: Any = None, **kw
     if update_fields is not None and "is_active" not in update_fields:
         return
     if instance.pk:
-        instance._was_active = User.objects.filter(pk=instance.pk).values_list("is_active", flat=True).first()
+        was_active = User.objects.filter(pk=instance.pk).values_list("is_active", flat=True).first()
+        instance._was_active = was_active  # type: ignore[attr-defined]
 
 
 @receiver(post_save, sender=User, dispatch_uid="accounts.deactivation_closes_sockets")

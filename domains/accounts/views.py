@@ -56,8 +56,10 @@ def organisation_switch_view(request: HttpRequest) -> HttpResponse:
     form = OrganisationSwitchForm(request.POST)
     if not form.is_valid():
         raise Http404("No such organisation.")
-    organisation = organisation_switch(
-        user=request.user, session=request.session, organisation_id=form.cleaned_data["organisation_id"]  # type: ignore[arg-type]
+    organisation = organisation_switch(  # login_required: request.user is a User
+        user=request.user,  # type: ignore[arg-type]
+        session=request.session,
+        organisation_id=form.cleaned_data["organisation_id"],
     )
     messages.success(request, f"You are now working in {organisation.name}.")
     return redirect("home")
@@ -94,11 +96,12 @@ def member_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             membership_roles_set(
-                organisation=organisation, user=member, roles=set(form.cleaned_data["roles"]),
-                actor=request.user, request=request,
+                organisation=organisation,
+                user=member,
+                roles=set(form.cleaned_data["roles"]),
+                actor=request.user,
+                request=request,
             )
             messages.success(request, f"Roles updated for {member.public_name}.")
             return redirect("accounts:member_detail", user_id=member.pk)
-    return render(
-        request, "accounts/member_detail.html", {"member": member, "form": form, "can_manage": can_manage}
-    )
+    return render(request, "accounts/member_detail.html", {"member": member, "form": form, "can_manage": can_manage})

@@ -17,7 +17,15 @@ from domains.compliance.services import consent_missing, policy_current_ids
 # Paths a person must reach without consenting: the consent page itself, the policies,
 # logging out, health checks, static files, the admin and the API (which answers on its own).
 _EXEMPT_PREFIXES = (
-    "/consent/", "/policies/", "/accounts/logout/", "/healthz", "/readyz", "/static/", "/metrics", "/admin/", "/api/",
+    "/consent/",
+    "/policies/",
+    "/accounts/logout/",
+    "/healthz",
+    "/readyz",
+    "/static/",
+    "/metrics",
+    "/admin/",
+    "/api/",
 )
 SESSION_KEY = "consented_policy_ids"
 

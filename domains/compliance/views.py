@@ -7,8 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from domains.compliance.forms import ConsentForm
 from domains.common.markdown import render_markdown
+from domains.compliance.forms import ConsentForm
 from domains.compliance.models import AuditEvent, PolicyKind
 from domains.compliance.services import consent_missing, consent_record, policy_current_list
 

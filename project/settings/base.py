@@ -183,6 +183,6 @@ LOGGING = build_logging(level=LOG_LEVEL, json=LOG_JSON)
 SENTRY_DSN = env("SENTRY_DSN", default="")
 
 # ---------------------------------------------------------------- integrations
-from project.settings.channels import *  # noqa: E402,F403
-from project.settings.celery import *  # noqa: E402,F403
-from project.settings.ai import *  # noqa: E402,F403
+from project.settings.ai import *  # noqa: E402
+from project.settings.celery import *  # noqa: E402
+from project.settings.channels import *  # noqa: E402

@@ -1,6 +1,6 @@
 """`make run`: the embedded servers, console email, debug pages."""
 
-from project.settings.base import *  # noqa: F403
+from project.settings.base import *
 from project.settings.environment import env
 
 DEBUG = env.bool("DEBUG", default=True)

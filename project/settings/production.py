@@ -2,9 +2,9 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from project.settings.base import *  # noqa: F403
-from project.settings.logging import build_logging
+from project.settings.base import *
 from project.settings.environment import env
+from project.settings.logging import build_logging
 
 _REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
@@ -23,7 +23,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-LOGGING = build_logging(level=LOG_LEVEL, json=True)  # noqa: F405
+LOGGING = build_logging(level=LOG_LEVEL, json=True)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -31,7 +31,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = False
 
-if SENTRY_DSN:  # noqa: F405
+if SENTRY_DSN:
     import sentry_sdk
 
-    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)  # noqa: F405
+    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)

@@ -1,6 +1,6 @@
 """`make test`: real PostgreSQL and Valkey (embedded unless URLs are given), no pool, fast hashing."""
 
-from project.settings.base import *  # noqa: F403
+from project.settings.base import *
 from project.settings.base import DATABASES
 from project.settings.environment import env
 from project.settings.logging import build_logging

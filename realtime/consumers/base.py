@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import parse_qs
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 import structlog
 from channels.db import database_sync_to_async
@@ -37,7 +37,7 @@ class CloseCode:
     TOO_BIG = 1009
 
 
-class NotAllowed(Exception):
+class NotAllowed(Exception):  # noqa: N818 - reads as the refusal it is
     """Raised by `authorise` for a stream the user may not follow, or that does not exist."""
 
 
@@ -237,7 +237,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_error("bad_json", "Frames must be JSON objects.")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_error("bad_message", "A frame is a JSON object with a string \"type\".")
+            await self.send_error("bad_message", 'A frame is a JSON object with a string "type".')
             return
         await self.receive_json(content)
 

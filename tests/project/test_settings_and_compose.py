@@ -56,4 +56,6 @@ def test_compose_defines_every_service_with_healthchecks_and_the_same_variables(
         assert keys >= REQUIRED | {"DJANGO_SETTINGS_MODULE"}, name
     assert "pgvector/pgvector:0.8" in services["postgres"]["image"]
     assert "pg18" in services["postgres"]["image"]  # the embedded server's major version
-    assert "-Q ai" in " ".join(services["worker-ai"]["command"]) and "threads" in " ".join(services["worker-ai"]["command"])
+    worker_ai = " ".join(services["worker-ai"]["command"])
+    assert "-Q ai" in worker_ai
+    assert "threads" in worker_ai

@@ -25,7 +25,7 @@ def _signed_in(**session_data: object) -> tuple[object, object]:
 
 
 async def test_a_foreign_origin_is_refused_at_the_handshake() -> None:
-    user, session = await _signed_in()
+    _, session = await _signed_in()
     comm = communicator("/ws/ping/", session=session, origin=(b"origin", b"https://evil.example"))
     connected, _ = await comm.connect()
     assert not connected  # daphne turns this refusal into HTTP 403 (see the live-stack test)

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from domains.accounts.models import Role
-from domains.compliance.services import policy_publish
+from domains.compliance.services import consent_record, policy_publish
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +34,12 @@ def test_each_roles_dashboard_renders_its_panel(client: Client, role: Role) -> N
 
 
 def test_mfa_and_policy_pages_render(client: Client) -> None:
-    policy_publish(kind="privacy", version="1.0", title="Privacy policy", body="# Hello\n\n<script>x</script>")
+    privacy = policy_publish(kind="privacy", version="1.0", title="Privacy policy", body="# Hi\n\n<script>x</script>")
     page = client.get("/policies/privacy/")
     assert page.status_code == 200
     assert b"<script>x</script>" not in page.content
     assert client.get("/policies/nonsense/").status_code == 404
-    client.force_login(UserFactory())
+    user = UserFactory()
+    consent_record(user=user, documents=[privacy], request=None)
+    client.force_login(user)
     assert client.get("/accounts/2fa/").status_code == 200

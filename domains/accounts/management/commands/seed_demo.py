@@ -48,9 +48,7 @@ class Command(BaseCommand):
                 user.is_staff = True
                 user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
-            EmailAddress.objects.update_or_create(
-                user=user, email=email, defaults={"verified": True, "primary": True}
-            )
+            EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             membership_grant(organisation=organisation, user=user, role=role, actor=None)
             consent_record(user=user, documents=[privacy, terms], request=None)
         self.stdout.write(self.style.SUCCESS(f"Demo ready: {organisation.name}, {len(DEMO_USERS)} users."))
