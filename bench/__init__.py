@@ -1,0 +1,1 @@
+"""Benchmarks (issue 6): load and latency scenarios against the real stack, on loopback only."""
