@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -47,6 +48,7 @@ from typing import Any
 
 DEFAULT_TEXT = "Hello from the fake model."
 SCENARIO_HEADER = "x-fake-scenario"
+RESET_GRACE_SECONDS = 0.2
 _WORD = re.compile(r"\S+\s*|\s+")
 
 # Named errors, in each protocol's real shape: (status, openai body, anthropic body, headers).
@@ -220,7 +222,7 @@ class RecordedRequest:
         }
 
 
-class _ClientGone(Exception):
+class _ClientGone(Exception):  # noqa: N818
     """The client closed the connection while we were writing."""
 
 
@@ -301,15 +303,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
     def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass  # the socket was reset on purpose, or the client went away
+        with contextlib.suppress(OSError):
+            super().finish()  # the socket was reset on purpose, or the client went away
 
     # ------------------------------------------------------------ plumbing
     def _read_json(self) -> Any:
@@ -359,15 +359,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reset_connection(self) -> None:
         """Close with a TCP RST (SO_LINGER 0), as a dropped upstream connection looks."""
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.close()
-        except OSError:
-            pass
 
     def _client_went_away(self, timeout: float) -> bool:
         """Wait up to `timeout`; True if the client closed its end meanwhile."""
@@ -396,18 +392,20 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _ClientGone
 
     # ------------------------------------------------------------ routing
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/_fake/requests":
             self._send_json(200, {"requests": [r.as_json() for r in self.server.fake.requests]})
         elif path == "/_fake/health":
             self._send_json(200, {"ok": True})
         elif path.endswith("/models"):
-            self._send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]})
+            self._send_json(
+                200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]}
+            )
         else:
             self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         body = self._read_json()
         if path == "/_fake/reset":
@@ -437,7 +435,7 @@ class _Handler(BaseHTTPRequestHandler):
             protocol=protocol,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
-            scenario={k: v for k, v in scenario.__dict__.items()},
+            scenario=dict(scenario.__dict__),
             stream=bool(isinstance(body, dict) and body.get("stream")),
         )
         try:
@@ -558,7 +556,9 @@ class _Handler(BaseHTTPRequestHandler):
 
         self._start_chunked(scenario.headers)
         self._write_chunk(event(chunk({"role": "assistant", "content": "", "refusal": None})))
-        if not self._stream_deltas(recorded, scenario, deltas, lambda text: event(chunk({"content": text})), error_event):
+        if not self._stream_deltas(
+            recorded, scenario, deltas, lambda text: event(chunk({"content": text})), error_event
+        ):
             return
         self._write_chunk(event(chunk({}, scenario.stop_reason)))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -621,7 +621,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         self._write_chunk(
-            event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+            event(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            )
         )
         self._write_chunk(event("ping", {"type": "ping"}))
         streamed = self._stream_deltas(
@@ -671,6 +674,10 @@ class _Handler(BaseHTTPRequestHandler):
                 recorded.completed = True
                 return False
             if scenario.reset_after_tokens == position:
+                # A reset throws away whatever the client has not read yet, so give it a moment to
+                # read the deltas already sent: the test then sees exactly N of them, then the reset.
+                if position > 0 and self._client_went_away(RESET_GRACE_SECONDS):
+                    raise _ClientGone
                 self._reset_connection()
                 recorded.disconnected = True
                 return False
@@ -789,7 +796,7 @@ class FakeLLMServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def openai_base_url(self) -> str:
@@ -853,7 +860,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     server = FakeLLMServer(args.host, args.port, verbose=args.verbose)
-    print(f"fake LLM server on {server.url} (OPENAI_BASE_URL={server.openai_base_url} ANTHROPIC_BASE_URL={server.anthropic_base_url})", flush=True)
+    print(
+        f"fake LLM server on {server.url} "
+        f"(OPENAI_BASE_URL={server.openai_base_url} ANTHROPIC_BASE_URL={server.anthropic_base_url})",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -51,19 +51,25 @@ class AnthropicProvider:
     name = "anthropic"
     label = "Anthropic"
 
-    def __init__(self, *, api_key: str, base_url: str, default_model: str, connect_timeout: float, idle_timeout: float) -> None:
+    def __init__(
+        self, *, api_key: str, base_url: str, default_model: str, connect_timeout: float, idle_timeout: float
+    ) -> None:
         self.default_model = default_model
-        self._client = _client(api_key=api_key, base_url=base_url, connect_timeout=connect_timeout, idle_timeout=idle_timeout)
+        self._client = _client(
+            api_key=api_key, base_url=base_url, connect_timeout=connect_timeout, idle_timeout=idle_timeout
+        )
 
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
         kwargs: dict[str, Any] = {}
         system = system_with_passages(request.system, request.passages)
         if system:
             kwargs["system"] = system
-        if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
+        # No temperature: anthropic 2.x's `messages.create` has no sampling parameters any more
+        # (current models fix them), so the setting applies to OpenAI-protocol providers only.
+        # Typed as Any: the SDK's overloads do not narrow on `stream=True` with `**kwargs`.
+        messages_api: Any = self._client.messages
         try:
-            stream = self._client.messages.create(
+            stream = messages_api.create(
                 model=request.model,
                 max_tokens=request.max_tokens,
                 messages=[{"role": m.role, "content": m.content} for m in request.messages],
@@ -98,7 +104,9 @@ class AnthropicProvider:
         except anthropic.APIStatusError as exc:  # an `error` event after the 200 (status_code 200)
             raise status_error(exc) from exc
         except (anthropic.APITimeoutError, httpx2.TimeoutException) as exc:
-            raise StreamBroken("Anthropic stream stalled: no chunk within the idle timeout", provider=self.name) from exc
+            raise StreamBroken(
+                "Anthropic stream stalled: no chunk within the idle timeout", provider=self.name
+            ) from exc
         except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
             raise StreamBroken(f"Anthropic stream broken: {exc}", provider=self.name) from exc
         finally:
@@ -108,8 +116,8 @@ class AnthropicProvider:
 
 
 def _error_fields(exc: anthropic.APIStatusError) -> tuple[str, str]:
-    kind = exc.type or ""
-    message = exc.api_message or ""
+    kind: str = exc.type or ""
+    message: str = exc.api_message or ""
     if not kind and isinstance(exc.body, dict):
         error = exc.body.get("error")
         if isinstance(error, dict):

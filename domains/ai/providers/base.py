@@ -126,7 +126,7 @@ def passages_block(passages: Sequence[Passage]) -> str:
     for number, passage in enumerate(passages, start=1):
         heading = f"[{number}]" + (f" {passage.title}" if passage.title else "")
         # The delimiter cannot be forged from inside a passage.
-        body = passage.text.replace("<<<", "‹‹‹")
+        body = passage.text.replace("<<<", "\u2039\u2039\u2039")
         lines.extend([heading, body, ""])
     lines.append(PASSAGES_CLOSE)
     lines.append("Cite the notes you use as [1], [2] ... matching the numbers above.")

@@ -35,53 +35,53 @@ class AIError(Exception):
         self.attempts = 0
 
 
-class Overloaded(AIError):
+class Overloaded(AIError):  # noqa: N818 - the names the issue and callers use
     """The provider is overloaded (HTTP 529, or an `overloaded_error` event)."""
 
     outcome = "overloaded"
     retryable = True
 
 
-class RateLimited(AIError):
+class RateLimited(AIError):  # noqa: N818 - the names the issue and callers use
     """HTTP 429 from the provider; `retry_after` in seconds when it said."""
 
     outcome = "rate_limited"
     retryable = True
 
 
-class SpendCapped(AIError):
+class SpendCapped(AIError):  # noqa: N818 - the names the issue and callers use
     """The account's budget or credit is exhausted (402, `insufficient_quota`, `billing_error`). Never retried."""
 
     outcome = "spend_capped"
 
 
-class ContextTooLong(AIError):
+class ContextTooLong(AIError):  # noqa: N818 - the names the issue and callers use
     """The prompt does not fit the model's context window. Never retried."""
 
     outcome = "context_too_long"
 
 
-class ProviderDown(AIError):
+class ProviderDown(AIError):  # noqa: N818 - the names the issue and callers use
     """5xx, or the provider could not be reached (connect error or timeout)."""
 
     outcome = "provider_down"
     retryable = True
 
 
-class StreamBroken(AIError):
+class StreamBroken(AIError):  # noqa: N818 - the names the issue and callers use
     """The stream failed after a 200: an error event, a reset, or no chunk within the idle timeout."""
 
     outcome = "stream_broken"
     retryable = True  # only before the first delta; the retry layer enforces that
 
 
-class RequestRejected(AIError):
+class RequestRejected(AIError):  # noqa: N818 - the names the issue and callers use
     """Any other 4xx (bad request, authentication, permission). Never retried."""
 
     outcome = "rejected"
 
 
-class QuotaExceeded(AIError):
+class QuotaExceeded(AIError):  # noqa: N818 - the names the issue and callers use
     """Our own quota refused the call; try again in `retry_after` seconds."""
 
     outcome = "quota_refused"
@@ -91,7 +91,16 @@ class QuotaExceeded(AIError):
         self.limit = limit
 
 
-ALL_ERRORS = (Overloaded, RateLimited, SpendCapped, ContextTooLong, ProviderDown, StreamBroken, RequestRejected, QuotaExceeded)
+ALL_ERRORS = (
+    Overloaded,
+    RateLimited,
+    SpendCapped,
+    ContextTooLong,
+    ProviderDown,
+    StreamBroken,
+    RequestRejected,
+    QuotaExceeded,
+)
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:

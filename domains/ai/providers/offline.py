@@ -13,7 +13,17 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
-from domains.ai.providers.base import ChatMessage, ChatRequest, Delta, Finish, Passage, ProviderEvent, Usage, estimate_tokens, prompt_text
+from domains.ai.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    Delta,
+    Finish,
+    Passage,
+    ProviderEvent,
+    Usage,
+    estimate_tokens,
+    prompt_text,
+)
 
 OFFLINE_LABEL = "offline coach"
 OFFLINE_MODEL = "offline-coach-1"
@@ -28,7 +38,7 @@ _STOPWORDS = frozenset(
     what when where which who whom why how about into over under than then them they their there these those
     its it's our out own all any each few more most other some such only same very just also been being does
     did doing done may might must shall here his her hers him she he we us i'm i've let's get got make made
-    """.split()
+    """.split()  # noqa: SIM905 - a word list reads better as words
 )
 _GENERIC_STEPS = (
     "Write the goal down in one sentence, as if explaining it to a friend.",
@@ -81,8 +91,7 @@ def compose_offline_reply(messages: Sequence[ChatMessage], passages: Sequence[Pa
 
     question_terms = set(_terms(question))
     lines = [
-        "Offline coach here: no AI model is connected, so this answer comes straight from your notes. "
-        f"{asked}.",
+        f"Offline coach here: no AI model is connected, so this answer comes straight from your notes. {asked}.",
         "",
         "What your notes say:",
         "",

@@ -52,7 +52,9 @@ class OpenAIProvider:
     name = "openai"
     label = "OpenAI"
 
-    def __init__(self, *, api_key: str, base_url: str, default_model: str, connect_timeout: float, idle_timeout: float) -> None:
+    def __init__(
+        self, *, api_key: str, base_url: str, default_model: str, connect_timeout: float, idle_timeout: float
+    ) -> None:
         self.default_model = default_model
         self._client = _client(
             api_key=api_key or "not-needed",  # local OpenAI-compatible servers accept any key
@@ -70,10 +72,12 @@ class OpenAIProvider:
         kwargs: dict[str, Any] = {}
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
+        # Typed as Any: the SDK's overloads do not narrow on `stream=True` with `**kwargs`.
+        completions: Any = self._client.chat.completions
         try:
-            stream = self._client.chat.completions.create(
+            stream = completions.create(
                 model=request.model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 max_completion_tokens=request.max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
@@ -132,7 +136,9 @@ def status_error(exc: openai.APIStatusError) -> AIError:
         return RateLimited(message, retry_after=retry_after, **common)
     if status == 529 or kind == "overloaded_error" or code == "overloaded":
         return Overloaded(message, retry_after=retry_after, **common)
-    if status in (400, 413) and (code == "context_length_exceeded" or "context length" in message.lower() or status == 413):
+    if status in (400, 413) and (
+        code == "context_length_exceeded" or "context length" in message.lower() or status == 413
+    ):
         return ContextTooLong(message, **common)
     if status >= 500:
         return ProviderDown(message, retry_after=retry_after, **common)
