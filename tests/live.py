@@ -21,6 +21,7 @@ session fixture `live_stack_extra_env`; override it in a conftest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -147,7 +148,10 @@ class LiveStack:
     ) -> LiveResponse:
         """One request; redirects are returned, not followed. Set-Cookie lands in `cookies`."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.url(path), data=body, method=method, headers=dict(headers or {}))
+        # Always http://localhost:<port>: no file: or custom schemes can reach this.
+        request = urllib.request.Request(  # noqa: S310
+            self.url(path), data=body, method=method, headers=dict(headers or {})
+        )
         if body is not None:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
         if cookies:
@@ -234,14 +238,42 @@ class LiveStack:
         commands = {
             "daphne": [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "project.asgi:application"],
             "worker": [
-                python, "-m", "celery", "-A", "workers.celery", "worker", "-Q", "default,beat",
-                "-P", "prefork", "-c", "1", "-n", "default@live", "--loglevel=INFO",
-                "--without-mingle", "--without-gossip",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery",
+                "worker",
+                "-Q",
+                "default,beat",
+                "-P",
+                "prefork",
+                "-c",
+                "1",
+                "-n",
+                "default@live",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
             ],
             "worker-ai": [
-                python, "-m", "celery", "-A", "workers.celery", "worker", "-Q", "ai",
-                "-P", "threads", "-c", "8", "-n", "ai@live", "--loglevel=INFO",
-                "--without-mingle", "--without-gossip",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery",
+                "worker",
+                "-Q",
+                "ai",
+                "-P",
+                "threads",
+                "-c",
+                "8",
+                "-n",
+                "ai@live",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
             ],
         }
         for name, command in commands.items():
@@ -250,8 +282,13 @@ class LiveStack:
             with log_path.open("wb") as log_file:
                 # Own process group: stop() signals the whole group (prefork children included).
                 self.processes[name] = subprocess.Popen(
-                    command, cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, start_new_session=True,
+                    command,
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
 
     def wait_ready(self, timeout: float = STARTUP_SECONDS) -> None:
@@ -277,24 +314,18 @@ class LiveStack:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
         for proc in self.processes.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         for proc in self.processes.values():
             # Also the group: a prefork child can outlive its parent for a moment.
             _signal_group(proc, signal.SIGKILL)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)  # the group this fixture created for it (start_new_session)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,9 @@ async def test_resume_replays_exactly_the_events_missed_while_away(live_stack: L
     async with live_stack.websocket(f"/ws/me/?resume={stream}:1", cookies=cookies) as ws:
         replayed = [await recv_json(ws) for _ in range(3)]
         assert [(f["type"], f["seq"], f["data"]["n"]) for f in replayed] == [
-            ("event", 2, 2), ("event", 3, 3), ("event", 4, 4)
+            ("event", 2, 2),
+            ("event", 3, 3),
+            ("event", 4, 4),
         ]
         assert await recv_json(ws) == {"type": "resumed", "stream": stream, "seq": 4}
         # Then live again, with the next seq: nothing duplicated, nothing skipped, no snapshot.
