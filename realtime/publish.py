@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.utils import timezone
 
+from realtime.loop import run_sync
 from realtime.models import StreamEvent, frame_event
 
 log = structlog.get_logger(__name__)
@@ -37,7 +37,7 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        run_sync(layer.group_send(group, message))
     except Exception:
         log.warning("realtime.group_send_failed", group=group, exc_info=True)
 

@@ -1,9 +1,11 @@
 from django.urls import path
 
+from realtime.consumers.lounge import LoungeConsumer
 from realtime.consumers.me import MeConsumer
 from realtime.consumers.ping import PingConsumer
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
     path("ws/me/", MeConsumer.as_asgi()),
+    path("ws/lounges/<slug:slug>/", LoungeConsumer.as_asgi()),
 ]

@@ -46,3 +46,11 @@ async def receive_until(comm: WebsocketCommunicator, frame_type: str, timeout: f
         frame = await comm.receive_json_from(timeout=timeout)
         if frame.get("type") == frame_type:
             return frame
+
+
+async def receive_event(comm: WebsocketCommunicator, event: str, timeout: float = 5) -> dict[str, Any]:
+    """Receive frames until an `event` frame of type `event` arrives; return it."""
+    while True:
+        frame = await comm.receive_json_from(timeout=timeout)
+        if frame.get("type") == "event" and frame.get("event") == event:
+            return frame

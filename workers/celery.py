@@ -14,9 +14,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
 
 app = Celery("coachwire")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Every task module, by name: tasks declare their queue in @shared_task(queue=...).
+# Every task's queue, in one table (Celery 5.7 deprecates the per-task `queue` attribute).
+# Queues: `ai` (worker-ai, threads pool), `beat` (periodic housekeeping), `default` (the rest).
+app.conf.task_routes = {
+    "workers.tasks.lounges.coach_reply_task": {"queue": "ai"},
+    "workers.tasks.lounges.coach_streams_sweep_task": {"queue": "beat"},
+    "workers.tasks.realtime.stream_events_sweep_task": {"queue": "beat"},
+}
 app.conf.include = [
     "workers.tasks.realtime",
+    "workers.tasks.lounges",
 ]
 app.conf.beat_schedule = beat_schedule()
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "domains.accounts",
     "domains.compliance",
     "domains.ai",
+    "domains.lounges",
 ]
 
 MIDDLEWARE = [
@@ -186,3 +187,4 @@ SENTRY_DSN = env("SENTRY_DSN", default="")
 from project.settings.ai import *  # noqa: E402
 from project.settings.celery import *  # noqa: E402
 from project.settings.channels import *  # noqa: E402
+from project.settings.lounges import *  # noqa: E402

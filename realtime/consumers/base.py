@@ -77,6 +77,23 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """What this user may do on this socket now (sync, in the DB thread). Raise NotAllowed to close."""
         return {}
 
+    def filter_frame(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Adapt a durable frame to this user before sending (live or replayed). Frames a user may
+        not read keep their `seq` but lose their content, so cursors stay contiguous."""
+        return frame
+
+    async def connected(self) -> None:
+        """Called once the first snapshot or replay has gone out."""
+
+    async def disconnected(self) -> None:
+        """Called on disconnect, before the groups are left."""
+
+    async def after_event(self, frame: dict[str, Any]) -> None:
+        """Called after a durable frame was sent (to react to events about this very user)."""
+
+    async def after_resume(self) -> None:
+        """Called after a replay: send whatever ephemeral state the replay cannot carry."""
+
     # ------------------------------------------------------------------ connect / disconnect
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -111,8 +128,13 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._resume(requested, snapshot_missing=True)
         else:
             await self.send_json(await self._snapshot_frame("snapshot"))
+        self.is_connected = True
+        await self.connected()
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "is_connected", False):
+            self.is_connected = False
+            await self.disconnected()
         # Always leave groups: a dead channel in a group costs capacity on every send (STACK-NOTES 2).
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -168,6 +190,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         missing = [stream for stream in self.streams if stream not in requested] if snapshot_missing else []
         if resync or missing:
             await self.send_json(await self._snapshot_frame("resync" if resync else "snapshot"))
+        else:
+            await self.after_resume()
 
     async def _deliver(self, frame: dict[str, Any]) -> None:
         """Send a durable frame exactly once and in order; repair a gap from the database."""
@@ -179,7 +203,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._resume({stream: cursor})
             return
         self.cursors[stream] = seq
-        await self.send_json(frame)
+        await self.send_json(self.filter_frame(frame))
+        await self.after_event(frame)
 
     # ------------------------------------------------------------------ channel-layer handlers
     async def stream_event(self, message: dict[str, Any]) -> None:

@@ -1,0 +1,519 @@
+"""Writes for lounges. Every service is atomic, checks rights from the database, audits moderation,
+and publishes durable events on commit (`realtime.publish`)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from domains.accounts.models import User
+from domains.common.markdown import render_markdown
+from domains.compliance.services import audit_record
+from domains.lounges.models import (
+    AuthorKind,
+    Lounge,
+    LoungeAccess,
+    LoungeMembership,
+    LoungeRole,
+    Message,
+    MessageRevision,
+    MessageStatus,
+    Report,
+    ReportStatus,
+)
+from domains.lounges.selectors import author_payload, message_payload
+from realtime.publish import publish_on_commit
+
+MAX_BODY_BYTES = 4096
+MAX_REASON_CHARS = 300
+MAX_MUTE_MINUTES = 7 * 24 * 60
+COACH_MENTION = "@coach"
+
+
+class LoungeError(Exception):
+    """A refused action: `code` is machine-readable, `message` is for the person."""
+
+    def __init__(self, code: str, message: str, *, retry_after: float | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.field = field
+
+
+def _publish(lounge: Lounge, event: dict[str, Any]) -> None:
+    publish_on_commit(lounge.stream, event)
+
+
+def _audit(actor: User, lounge: Lounge, action: str, target: Any, **details: Any) -> None:
+    audit_record(
+        actor=actor,
+        organisation=lounge.organisation,
+        action=f"lounge.{action}",
+        target=target,
+        details={"lounge": lounge.pk, "lounge_slug": lounge.slug, **details},
+    )
+
+
+def _membership_locked(lounge: Lounge, user: User) -> LoungeMembership | None:
+    return LoungeMembership.objects.select_for_update().filter(lounge=lounge, user=user).first()
+
+
+def _require_moderator(lounge: Lounge, user: User) -> LoungeMembership:
+    membership = LoungeMembership.objects.filter(lounge=lounge, user=user).first()
+    if membership is None or not membership.is_moderator:
+        raise LoungeError("not_allowed", "Only this lounge's moderators can do that.")
+    return membership
+
+
+def check_body(body: str) -> str:
+    """A message body: trimmed, not empty, at most 4 KB in UTF-8."""
+    text = body.strip()
+    if not text:
+        raise LoungeError("invalid", "Write something first.", field="body")
+    size = len(text.encode("utf-8"))
+    if size > MAX_BODY_BYTES:
+        raise LoungeError("too_long", f"Messages are at most {MAX_BODY_BYTES} bytes; this one is {size}.", field="body")
+    return text
+
+
+def check_reason(reason: str) -> str:
+    return " ".join(reason.split())[:MAX_REASON_CHARS]
+
+
+# ------------------------------------------------------------------------------------------ lounges
+@transaction.atomic
+def lounge_create(
+    *,
+    organisation: Any,
+    creator: User,
+    slug: str,
+    title: str,
+    topic: str = "",
+    category: str = "",
+    access: str = LoungeAccess.OPEN,
+) -> Lounge:
+    """Create a lounge; its creator owns it."""
+    lounge = Lounge.objects.create(
+        organisation=organisation,
+        slug=slug,
+        title=title,
+        topic=topic,
+        category=category,
+        access=access,
+        invite_code=secrets.token_urlsafe(12) if access == LoungeAccess.INVITE else "",
+        created_by=creator,
+    )
+    LoungeMembership.objects.create(lounge=lounge, user=creator, role=LoungeRole.OWNER)
+    _audit(creator, lounge, "created", lounge)
+    return lounge
+
+
+@transaction.atomic
+def lounge_join(*, lounge: Lounge, user: User, invite_code: str = "") -> LoungeMembership:
+    """Join an open lounge, or an invite-only one with its code. Idempotent for existing members."""
+    membership = _membership_locked(lounge, user)
+    if membership is not None:
+        if membership.is_banned:
+            raise LoungeError("not_found", "No such lounge.")
+        return membership
+    if lounge.access == LoungeAccess.MEMBERS:
+        raise LoungeError("not_allowed", "This lounge is for members; a moderator can add you.")
+    if lounge.access == LoungeAccess.INVITE and not (lounge.invite_code and invite_code == lounge.invite_code):
+        raise LoungeError("not_allowed", "That invite code is not valid.", field="invite_code")
+    membership = LoungeMembership.objects.create(lounge=lounge, user=user)
+    _publish(lounge, {"type": "member.joined", "user": author_payload(user), "by": user.pk})
+    return membership
+
+
+@transaction.atomic
+def lounge_leave(*, lounge: Lounge, user: User) -> bool:
+    membership = _membership_locked(lounge, user)
+    if membership is None or membership.is_banned:
+        return False  # a banned member stays recorded as banned
+    membership.delete()
+    _publish(lounge, {"type": "member.left", "user": author_payload(user), "by": user.pk})
+    return True
+
+
+@transaction.atomic
+def member_add(*, lounge: Lounge, moderator: User, user: User) -> LoungeMembership:
+    """A moderator adds someone from the organisation (members-only and invite lounges)."""
+    _require_moderator(lounge, moderator)
+    if not user.memberships.filter(organisation=lounge.organisation).exists():
+        raise LoungeError("not_found", "No such person in this organisation.")
+    membership, created = LoungeMembership.objects.get_or_create(lounge=lounge, user=user)
+    if created:
+        _audit(moderator, lounge, "member_added", user)
+        _publish(lounge, {"type": "member.joined", "user": author_payload(user), "by": moderator.pk})
+    return membership
+
+
+@transaction.atomic
+def lounge_settings_set(
+    *, lounge: Lounge, moderator: User, locked: bool | None = None, slow_mode_seconds: int | None = None
+) -> Lounge:
+    """Lock/unlock and set slow mode. Locks the lounge row."""
+    _require_moderator(lounge, moderator)
+    lounge = Lounge.objects.select_for_update().get(pk=lounge.pk)
+    changed: dict[str, Any] = {}
+    if locked is not None and locked != lounge.is_locked:
+        lounge.is_locked = locked
+        changed["locked"] = locked
+    if slow_mode_seconds is not None:
+        if not 0 <= slow_mode_seconds <= 3600:
+            raise LoungeError("invalid", "Slow mode is between 0 and 3600 seconds.", field="slow_mode_seconds")
+        if slow_mode_seconds != lounge.slow_mode_seconds:
+            lounge.slow_mode_seconds = slow_mode_seconds
+            changed["slow_mode_seconds"] = slow_mode_seconds
+    if changed:
+        lounge.save(update_fields=["is_locked", "slow_mode_seconds", "updated_at"])
+        _audit(moderator, lounge, "settings_changed", lounge, **changed)
+        _publish(
+            lounge,
+            {
+                "type": "lounge.updated",
+                "locked": lounge.is_locked,
+                "slow_mode_seconds": lounge.slow_mode_seconds,
+                "by": moderator.pk,
+            },
+        )
+    return lounge
+
+
+# ------------------------------------------------------------------------------------------ messages
+def check_can_post(*, lounge: Lounge, membership: LoungeMembership | None, now: Any) -> None:
+    """Bans, mutes, locks and slow mode, enforced on every message from the locked membership row."""
+    if membership is None:
+        raise LoungeError("not_member", "Join the lounge to post.")
+    if membership.is_banned:
+        raise LoungeError("not_found", "No such lounge.")
+    if membership.is_moderator:
+        return
+    if lounge.is_locked:
+        raise LoungeError("locked", "The lounge is locked; only moderators can post.")
+    if membership.muted_until is not None and membership.muted_until > now:
+        raise LoungeError("muted", "You are muted.", retry_after=(membership.muted_until - now).total_seconds())
+    if lounge.slow_mode_seconds and membership.last_posted_at is not None:
+        ready_at = membership.last_posted_at + timedelta(seconds=lounge.slow_mode_seconds)
+        if ready_at > now:
+            raise LoungeError(
+                "slow_mode",
+                f"Slow mode: one message every {lounge.slow_mode_seconds} s.",
+                retry_after=(ready_at - now).total_seconds(),
+            )
+
+
+@transaction.atomic
+def message_post(
+    *, lounge: Lounge, author: User, body: str, client_msg_id: str, reply_to_id: int | None = None
+) -> tuple[Message, bool]:
+    """Post a message; idempotent by `client_msg_id` (a repeat returns the first, `created=False`).
+
+    Locks the author's membership row, so two sockets of one person cannot beat slow mode.
+    """
+    text = check_body(body)
+    if not client_msg_id:
+        raise LoungeError("invalid", "client_msg_id is required.", field="client_msg_id")
+    existing = Message.objects.filter(author=author, client_msg_id=client_msg_id).select_related("lounge").first()
+    if existing is not None:
+        if existing.lounge_id != lounge.pk:
+            raise LoungeError("invalid", "That client_msg_id was used elsewhere.", field="client_msg_id")
+        return existing, False
+    now = timezone.now()
+    membership = _membership_locked(lounge, author)
+    check_can_post(lounge=lounge, membership=membership, now=now)
+    reply_to = None
+    if reply_to_id is not None:
+        reply_to = Message.objects.filter(lounge=lounge, pk=reply_to_id).first()
+        if reply_to is None:
+            raise LoungeError("not_found", "The message you reply to is gone.", field="reply_to")
+    message = Message.objects.create(
+        lounge=lounge,
+        author=author,
+        author_kind=AuthorKind.USER,
+        body=text,
+        body_html=render_markdown(text),
+        client_msg_id=client_msg_id,
+        reply_to=reply_to,
+    )
+    assert membership is not None
+    membership.last_posted_at = now
+    membership.save(update_fields=["last_posted_at", "updated_at"])
+    _publish(lounge, {"type": "message.created", "message": message_payload(message)})
+    return message, True
+
+
+@transaction.atomic
+def message_edit(*, message: Message, editor: User, body: str) -> Message:
+    """The author edits their message; the earlier text is kept as a revision."""
+    if message.author_id != editor.pk or message.author_kind != AuthorKind.USER:
+        raise LoungeError("not_allowed", "Only the author can edit a message.")
+    if not message.is_visible:
+        raise LoungeError("not_allowed", "This message was removed by a moderator.")
+    text = check_body(body)
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if text == message.body:
+        return message
+    MessageRevision.objects.create(message=message, body=message.body, edited_by=editor)
+    message.body = text
+    message.body_html = render_markdown(text)
+    message.edited_at = timezone.now()
+    message.save(update_fields=["body", "body_html", "edited_at", "updated_at"])
+    _publish(message.lounge, {"type": "message.edited", "message": message_payload(message)})
+    return message
+
+
+def _moderate(message: Message, moderator: User, action: str, reason: str, **changes: Any) -> Message:
+    lounge = message.lounge
+    _require_moderator(lounge, moderator)
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.save(update_fields=[*changes, "updated_at"])
+    _audit(moderator, lounge, f"message_{action}", locked, reason=reason, author=locked.author_id)
+    _publish(lounge, {"type": f"message.{action}", "id": locked.pk, "by": moderator.pk, "reason": reason})
+    return locked
+
+
+@transaction.atomic
+def message_hide(*, message: Message, moderator: User, reason: str) -> Message:
+    reason = check_reason(reason)
+    if not reason:
+        raise LoungeError("invalid", "Say why you hide it.", field="reason")
+    if message.status == MessageStatus.STREAMING:
+        _cancel_generation(message)
+    return _moderate(
+        message, moderator, "hidden", reason, hidden_at=timezone.now(), hidden_by=moderator, hidden_reason=reason
+    )
+
+
+@transaction.atomic
+def message_unhide(*, message: Message, moderator: User) -> Message:
+    return _moderate(message, moderator, "unhidden", "", hidden_at=None, hidden_by=None, hidden_reason="")
+
+
+@transaction.atomic
+def message_delete(*, message: Message, moderator: User, reason: str) -> Message:
+    """Soft delete: the row (and its revisions) stay for reports and audit; nobody sees the text."""
+    reason = check_reason(reason)
+    if not reason:
+        raise LoungeError("invalid", "Say why you delete it.", field="reason")
+    if message.status == MessageStatus.STREAMING:
+        _cancel_generation(message)
+    return _moderate(message, moderator, "deleted", reason, is_deleted=True, pinned_at=None)
+
+
+@transaction.atomic
+def message_pin(*, message: Message, moderator: User) -> Message:
+    if not message.is_visible:
+        raise LoungeError("invalid", "A hidden message cannot be pinned.")
+    return _moderate(message, moderator, "pinned", "", pinned_at=timezone.now(), pinned_by=moderator)
+
+
+@transaction.atomic
+def message_unpin(*, message: Message, moderator: User) -> Message:
+    return _moderate(message, moderator, "unpinned", "", pinned_at=None, pinned_by=None)
+
+
+# ------------------------------------------------------------------------------------------ members
+def _target_membership(lounge: Lounge, moderator: User, member: User) -> LoungeMembership:
+    _require_moderator(lounge, moderator)
+    membership = _membership_locked(lounge, member)
+    if membership is None:
+        raise LoungeError("not_found", "That person is not in this lounge.")
+    if membership.role == LoungeRole.OWNER or (membership.is_moderator and member.pk != moderator.pk):
+        raise LoungeError("not_allowed", "Moderators cannot act on other moderators or the owner.")
+    if member.pk == moderator.pk:
+        raise LoungeError("not_allowed", "You cannot do that to yourself.")
+    return membership
+
+
+@transaction.atomic
+def member_mute(*, lounge: Lounge, moderator: User, member: User, minutes: int, reason: str = "") -> LoungeMembership:
+    """Mute a member for `minutes`; the mute lifts itself. Locks the membership row."""
+    if not 1 <= minutes <= MAX_MUTE_MINUTES:
+        raise LoungeError("invalid", f"A mute lasts 1 to {MAX_MUTE_MINUTES} minutes.", field="minutes")
+    membership = _target_membership(lounge, moderator, member)
+    membership.muted_until = timezone.now() + timedelta(minutes=minutes)
+    membership.save(update_fields=["muted_until", "updated_at"])
+    reason = check_reason(reason)
+    _audit(moderator, lounge, "member_muted", member, minutes=minutes, reason=reason)
+    _publish(
+        lounge,
+        {
+            "type": "member.muted",
+            "user": author_payload(member),
+            "by": moderator.pk,
+            "until": membership.muted_until.isoformat(),
+            "reason": reason,
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def member_unmute(*, lounge: Lounge, moderator: User, member: User) -> LoungeMembership:
+    membership = _target_membership(lounge, moderator, member)
+    membership.muted_until = None
+    membership.save(update_fields=["muted_until", "updated_at"])
+    _audit(moderator, lounge, "member_unmuted", member)
+    _publish(lounge, {"type": "member.unmuted", "user": author_payload(member), "by": moderator.pk, "until": None})
+    return membership
+
+
+@transaction.atomic
+def member_kick(*, lounge: Lounge, moderator: User, member: User, reason: str = "") -> None:
+    """Remove a member; they may rejoin an open lounge. Their sockets in this lounge close (4404)."""
+    membership = _target_membership(lounge, moderator, member)
+    membership.delete()
+    reason = check_reason(reason)
+    _audit(moderator, lounge, "member_kicked", member, reason=reason)
+    _publish(lounge, {"type": "member.kicked", "user": author_payload(member), "by": moderator.pk, "reason": reason})
+
+
+@transaction.atomic
+def member_ban(*, lounge: Lounge, moderator: User, member: User, reason: str = "") -> LoungeMembership:
+    """Ban a member: they cannot see, join or post until unbanned. Their sockets close (4404)."""
+    membership = _target_membership(lounge, moderator, member)
+    membership.is_banned = True
+    membership.save(update_fields=["is_banned", "updated_at"])
+    reason = check_reason(reason)
+    _audit(moderator, lounge, "member_banned", member, reason=reason)
+    _publish(lounge, {"type": "member.banned", "user": author_payload(member), "by": moderator.pk, "reason": reason})
+    return membership
+
+
+@transaction.atomic
+def member_unban(*, lounge: Lounge, moderator: User, member: User) -> None:
+    """Lift a ban; the person is no longer a member and may join again."""
+    _require_moderator(lounge, moderator)
+    membership = _membership_locked(lounge, member)
+    if membership is None or not membership.is_banned:
+        raise LoungeError("not_found", "That person is not banned here.")
+    membership.delete()
+    _audit(moderator, lounge, "member_unbanned", member)
+    _publish(lounge, {"type": "member.unbanned", "user": author_payload(member), "by": moderator.pk})
+
+
+# ------------------------------------------------------------------------------------------ reports
+@transaction.atomic
+def report_create(*, message: Message, reporter: User, reason: str) -> Report:
+    """A member reports a message; moderators see it live. One open report per reporter and message."""
+    lounge = message.lounge
+    membership = LoungeMembership.objects.filter(lounge=lounge, user=reporter, is_banned=False).first()
+    if membership is None:
+        raise LoungeError("not_member", "Join the lounge to report messages.")
+    reason = check_reason(reason)
+    if not reason:
+        raise LoungeError("invalid", "Say what is wrong with it.", field="reason")
+    existing = Report.objects.filter(message=message, reporter=reporter, status=ReportStatus.OPEN).first()
+    if existing is not None:
+        return existing
+    report = Report.objects.create(
+        lounge=lounge, message=message, reporter=reporter, reason=reason, reported_body=message.body
+    )
+    _audit(reporter, lounge, "message_reported", message, reason=reason)
+    _publish(lounge, {"type": "report.created", "audience": "moderators", "report": report_payload(report)})
+    return report
+
+
+def report_payload(report: Report) -> dict[str, Any]:
+    return {
+        "id": report.pk,
+        "message_id": report.message_id,
+        "reporter": author_payload(report.reporter),
+        "reason": report.reason,
+        "reported_body": report.reported_body,
+        "status": report.status,
+        "resolution": report.resolution,
+        "created_at": report.created_at.isoformat(),
+    }
+
+
+@transaction.atomic
+def report_resolve(*, report: Report, moderator: User, action: str, note: str = "") -> Report:
+    """Dismiss a report, or act on it (hide or delete the message). Locks the report row."""
+    if action not in ("dismiss", "hide", "delete"):
+        raise LoungeError("invalid", "The action is dismiss, hide or delete.", field="action")
+    lounge = report.lounge
+    _require_moderator(lounge, moderator)
+    report = Report.objects.select_for_update().select_related("message__lounge").get(pk=report.pk)
+    if report.status != ReportStatus.OPEN:
+        return report
+    note = check_reason(note) or f"report {report.pk}: {report.reason}"
+    if action == "hide" and report.message.hidden_at is None:
+        message_hide(message=report.message, moderator=moderator, reason=note)
+    elif action == "delete" and not report.message.is_deleted:
+        message_delete(message=report.message, moderator=moderator, reason=note)
+    report.status = ReportStatus.DISMISSED if action == "dismiss" else ReportStatus.ACTIONED
+    report.handled_by = moderator
+    report.handled_at = timezone.now()
+    report.resolution = action if action == "dismiss" else f"{action}: {note}"
+    report.save(update_fields=["status", "handled_by", "handled_at", "resolution", "updated_at"])
+    _audit(moderator, lounge, "report_resolved", report.message, report=report.pk, resolution=action)
+    _publish(lounge, {"type": "report.resolved", "audience": "moderators", "report": report_payload(report)})
+    return report
+
+
+# ------------------------------------------------------------------------------------------ the coach
+def _cancel_generation(message: Message) -> None:
+    from domains.ai.services import chat_cancel
+
+    transaction.on_commit(lambda: chat_cancel(cancel_key=message.cancel_key))
+
+
+@transaction.atomic
+def coach_summon(
+    *, lounge: Lounge, user: User, request_id: str, reply_to_id: int | None = None
+) -> tuple[Message, bool]:
+    """Start a coach reply: a server-owned job on `worker-ai`. Idempotent by (`user`, `request_id`):
+    a repeat returns the first reply and starts nothing. Passes `ai_quota_check` first."""
+    from domains.ai.providers.errors import QuotaExceeded
+    from domains.ai.services import ai_quota_check
+    from workers import enqueue
+
+    if not request_id or len(request_id) > 64:
+        raise LoungeError("invalid", "request_id is required (at most 64 characters).", field="request_id")
+    existing = Message.objects.filter(lounge=lounge, summoned_by=user, coach_request_id=request_id).first()
+    if existing is not None:
+        return existing, False
+    membership = _membership_locked(lounge, user)
+    check_can_post(lounge=lounge, membership=membership, now=timezone.now())
+    try:
+        ai_quota_check(organisation=lounge.organisation, user=user, feature="lounge")
+    except QuotaExceeded as refusal:
+        raise LoungeError(
+            "quota",
+            "You have summoned the coach too often; try again later.",
+            retry_after=float(refusal.retry_after or 60),
+        ) from refusal
+    reply_to = Message.objects.filter(lounge=lounge, pk=reply_to_id).first() if reply_to_id else None
+    message = Message.objects.create(
+        lounge=lounge,
+        author=None,
+        author_kind=AuthorKind.COACH,
+        status=MessageStatus.STREAMING,
+        summoned_by=user,
+        coach_request_id=request_id,
+        reply_to=reply_to,
+    )
+    _publish(lounge, {"type": "message.created", "message": message_payload(message)})
+    enqueue("workers.tasks.lounges.coach_reply_task", message.pk)
+    return message, True
+
+
+@transaction.atomic
+def coach_stop(*, message: Message, user: User) -> Message:
+    """The summoner or a moderator stops a streaming reply; the job closes the provider stream."""
+    if message.author_kind != AuthorKind.COACH:
+        raise LoungeError("invalid", "Only coach replies can be stopped.")
+    if message.summoned_by_id != user.pk:
+        _require_moderator(message.lounge, user)
+    if message.status == MessageStatus.STREAMING:
+        _cancel_generation(message)
+    return message

@@ -1,0 +1,243 @@
+"""The lounge room over WebsocketCommunicator: posting, limits, moderation and the coach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import override_settings
+
+from domains.accounts.models import Membership, Role
+from domains.compliance.models import AuditEvent
+from domains.lounges.models import LoungeAccess, LoungeMembership, LoungeRole, Message, MessageStatus
+from tests.factories import OrganisationFactory, UserFactory
+from tests.factories.lounges import LoungeFactory
+from tests.helpers import communicator, receive_event, receive_until, session_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@database_sync_to_async
+def _member(lounge: Any, role: str = LoungeRole.MEMBER, *, org_role: str = Role.LEARNER) -> tuple[Any, Any]:
+    user = UserFactory()
+    Membership.objects.create(user=user, organisation=lounge.organisation, role=org_role)
+    LoungeMembership.objects.create(lounge=lounge, user=user, role=role)
+    return user, session_for(user)
+
+
+async def _join(lounge: Any, session: Any) -> tuple[Any, dict]:
+    comm = communicator(f"/ws/lounges/{lounge.slug}/", session=session)
+    connected, _ = await comm.connect()
+    assert connected
+    snapshot = await comm.receive_json_from()
+    assert snapshot["type"] == "snapshot"
+    return comm, snapshot
+
+
+@pytest.fixture
+async def lounge() -> Any:
+    return await database_sync_to_async(LoungeFactory)()
+
+
+async def test_snapshot_has_history_rights_and_presence(lounge: Any) -> None:
+    _user, session = await _member(lounge)
+    comm, snapshot = await _join(lounge, session)
+    assert snapshot["v"] == 1
+    assert snapshot["stream"] == f"lounge.{lounge.pk}"
+    assert snapshot["data"]["lounge"]["slug"] == lounge.slug
+    assert snapshot["data"]["messages"] == []
+    assert snapshot["rights"]["member"] is True
+    assert snapshot["rights"]["can_post"] is True
+    await comm.disconnect()
+
+
+async def test_another_organisations_lounge_answers_4404(lounge: Any) -> None:
+    outsider_org = await database_sync_to_async(OrganisationFactory)()
+    user = await database_sync_to_async(UserFactory)()
+    await database_sync_to_async(Membership.objects.create)(user=user, organisation=outsider_org, role=Role.LEARNER)
+    session = await database_sync_to_async(session_for)(user)
+    for path in (f"/ws/lounges/{lounge.slug}/", "/ws/lounges/no-such-lounge/"):
+        comm = communicator(path, session=session)
+        assert (await comm.connect())[0]
+        assert (await comm.receive_output())["code"] == 4404
+
+
+async def test_post_is_idempotent_by_client_msg_id_and_reaches_the_room(lounge: Any) -> None:
+    _, session = await _member(lounge)
+    _, other_session = await _member(lounge)
+    me, _ = await _join(lounge, session)
+    other, _ = await _join(lounge, other_session)
+    for _ in range(2):
+        await me.send_json_to({"type": "message.post", "client_msg_id": "c-1", "body": "Hello **room**", "ref": "p"})
+    first_ack = await receive_until(me, "ack")
+    assert first_ack["duplicate"] is False
+    event = await receive_event(other, "message.created")
+    assert event["data"]["message"]["html"] == "<p>Hello <strong>room</strong></p>\n"
+    second_ack = await receive_until(me, "ack")
+    assert second_ack["duplicate"] is True
+    assert second_ack["message_id"] == first_ack["message_id"]
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    await me.disconnect()
+    await other.disconnect()
+
+
+async def test_body_cap_counts_utf8_bytes(lounge: Any) -> None:
+    _, session = await _member(lounge)
+    comm, _ = await _join(lounge, session)
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "big", "body": "€" * 1366})  # 4098 bytes
+    error = await receive_until(comm, "error")
+    assert error["code"] == "too_long"
+    assert "body" in error["fields"]
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "ok", "body": "€" * 1365})  # 4095 bytes
+    assert (await receive_until(comm, "ack"))["duplicate"] is False
+    await comm.disconnect()
+
+
+async def test_a_member_muted_while_connected_cannot_post_the_next_message(lounge: Any) -> None:
+    member, session = await _member(lounge)
+    moderator, mod_session = await _member(lounge, LoungeRole.MODERATOR, org_role=Role.MENTOR)
+    comm, _ = await _join(lounge, session)
+    mod, _ = await _join(lounge, mod_session)
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "a", "body": "before"})
+    await receive_until(comm, "ack")
+    await mod.send_json_to(
+        {"type": "moderate", "action": "mute", "user_id": member.pk, "minutes": 10, "reason": "cool off"}
+    )
+    assert (await receive_until(mod, "ack"))["action"] == "mute"
+    muted = await receive_until(comm, "rights")
+    assert muted["rights"]["can_post"] is False
+    assert muted["rights"]["muted_until"]
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "b", "body": "after"})
+    error = await receive_until(comm, "error")
+    assert error["code"] == "muted"
+    assert 590 < error["retry_after"] <= 600
+    assert not await database_sync_to_async(Message.objects.filter(client_msg_id="b").exists)()
+    audit = await database_sync_to_async(AuditEvent.objects.get)(action="lounge.member_muted")
+    assert (audit.actor_id, audit.target_id) == (moderator.pk, str(member.pk))
+    await comm.disconnect()
+    await mod.disconnect()
+
+
+async def test_slow_mode_and_lock_are_enforced_with_clear_errors(lounge: Any) -> None:
+    _, session = await _member(lounge)
+    _, mod_session = await _member(lounge, LoungeRole.OWNER, org_role=Role.MENTOR)
+    comm, _ = await _join(lounge, session)
+    mod, _ = await _join(lounge, mod_session)
+    await mod.send_json_to({"type": "moderate", "action": "slow_mode", "seconds": 30})
+    await receive_until(mod, "ack")
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "1", "body": "one"})
+    await receive_until(comm, "ack")
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "2", "body": "two"})
+    error = await receive_until(comm, "error")
+    assert error["code"] == "slow_mode"
+    assert 0 < error["retry_after"] <= 30
+    await mod.send_json_to({"type": "moderate", "action": "lock"})
+    await receive_until(mod, "ack")
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "3", "body": "three"})
+    assert (await receive_until(comm, "error"))["code"] == "locked"
+    await mod.send_json_to({"type": "message.post", "client_msg_id": "m", "body": "moderators may"})
+    assert (await receive_until(mod, "ack"))["duplicate"] is False
+    await comm.disconnect()
+    await mod.disconnect()
+
+
+async def test_members_cannot_moderate_and_a_kick_closes_the_kicked_socket(lounge: Any) -> None:
+    member, session = await _member(lounge)
+    other, _other_session = await _member(lounge)
+    _, mod_session = await _member(lounge, LoungeRole.MODERATOR, org_role=Role.MENTOR)
+    comm, _ = await _join(lounge, session)
+    mod, _ = await _join(lounge, mod_session)
+    await comm.send_json_to({"type": "moderate", "action": "kick", "user_id": other.pk})
+    assert (await receive_until(comm, "error"))["code"] == "not_allowed"
+    await mod.send_json_to({"type": "moderate", "action": "kick", "user_id": member.pk, "reason": "spam"})
+    closing = await receive_until(comm, "force_close")
+    assert closing["code"] == 4404
+    assert not await database_sync_to_async(LoungeMembership.objects.filter(user=member).exists)()
+    await mod.disconnect()
+
+
+async def test_reports_reach_moderators_and_others_get_a_redacted_seq(lounge: Any) -> None:
+    _author, session = await _member(lounge)
+    _, reporter_session = await _member(lounge)
+    _, mod_session = await _member(lounge, LoungeRole.MODERATOR, org_role=Role.MENTOR)
+    comm, _ = await _join(lounge, session)
+    reporter, _ = await _join(lounge, reporter_session)
+    mod, _ = await _join(lounge, mod_session)
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "x", "body": "something rude"})
+    message_id = (await receive_until(comm, "ack"))["message_id"]
+    await reporter.send_json_to({"type": "report", "message_id": message_id, "reason": "rude"})
+    await receive_until(reporter, "ack")
+    for_mod = await receive_event(mod, "report.created")
+    assert for_mod["data"]["report"]["reported_body"] == "something rude"
+    for_author = await receive_until(comm, "event")
+    while for_author.get("seq", 0) < for_mod["seq"]:
+        for_author = await receive_until(comm, "event")
+    assert for_author["event"] == "redacted"
+    assert for_author["data"] == {}
+    await mod.send_json_to({"type": "report.resolve", "report_id": for_mod["data"]["report"]["id"], "action": "hide"})
+    assert (await receive_until(mod, "ack"))["status"] == "actioned"
+    hidden = await receive_event(comm, "message.hidden")
+    assert hidden["data"]["id"] == message_id
+    for c in (comm, reporter, mod):
+        await c.disconnect()
+
+
+async def test_summoning_the_offline_coach_streams_deltas_then_completes(lounge: Any) -> None:
+    _user, session = await _member(lounge)
+    comm, _ = await _join(lounge, session)
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "q", "body": "@coach how do I prepare?"})
+    ack = await receive_until(comm, "ack")
+    coach_id = ack["coach_message_id"]
+    assert coach_id
+    text = ""
+    completed = None
+    while completed is None:
+        frame = await comm.receive_json_from(timeout=10)
+        if frame["type"] == "event" and frame["event"] == "coach.delta":
+            assert frame["data"]["offset"] == len(text)
+            text += frame["data"]["text"]
+        elif frame["type"] == "event" and frame["event"] == "message.completed":
+            completed = frame["data"]["message"]
+    assert completed["id"] == coach_id
+    assert completed["status"] == "complete"
+    assert completed["provider_label"] == "offline coach"
+    assert completed["body"] == text
+    assert completed["html"].startswith("<")
+    stored = await database_sync_to_async(Message.objects.get)(pk=coach_id)
+    assert (stored.status, stored.body) == (MessageStatus.COMPLETE, text)
+    await comm.send_json_to({"type": "coach.summon", "request_id": "mention-q"})
+    # the same request id as the mention: no second job
+    await comm.disconnect()
+
+
+async def test_two_summons_with_one_request_id_start_one_generation(lounge: Any) -> None:
+    _, session = await _member(lounge)
+    comm, _ = await _join(lounge, session)
+    for _ in range(2):
+        await comm.send_json_to({"type": "coach.summon", "request_id": "r-1"})
+    acks = [await receive_until(comm, "ack", timeout=10) for _ in range(2)]
+    assert [a["duplicate"] for a in acks] == [False, True]
+    assert acks[0]["message_id"] == acks[1]["message_id"]
+    assert await database_sync_to_async(Message.objects.filter(author_kind="coach").count)() == 1
+    await comm.disconnect()
+
+
+async def test_invite_lounges_are_invisible_to_non_members(lounge: Any) -> None:
+    hidden = await database_sync_to_async(LoungeFactory)(organisation=lounge.organisation, access=LoungeAccess.INVITE)
+    user = await database_sync_to_async(UserFactory)()
+    await database_sync_to_async(Membership.objects.create)(user=user, organisation=lounge.organisation, role="learner")
+    session = await database_sync_to_async(session_for)(user)
+    comm = communicator(f"/ws/lounges/{hidden.slug}/", session=session)
+    await comm.connect()
+    assert (await comm.receive_output())["code"] == 4404
+
+
+@override_settings(REALTIME_RATE_CAPACITY=2, REALTIME_RATE_REFILL_PER_SECOND=0.001, REALTIME_RATE_STRIKES=3)
+async def test_flooding_the_room_gets_an_error_frame_not_a_silent_drop(lounge: Any) -> None:
+    _, session = await _member(lounge)
+    comm, _ = await _join(lounge, session)
+    for n in range(3):
+        await comm.send_json_to({"type": "message.post", "client_msg_id": f"f{n}", "body": "spam"})
+    assert (await receive_until(comm, "error"))["code"] == "rate_limited"
+    assert await database_sync_to_async(Message.objects.count)() == 2

@@ -1,0 +1,25 @@
+"""Every task goes to the queue of the pool built for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.celery import app
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("workers.tasks.lounges.coach_reply_task", "ai"),
+        ("workers.tasks.lounges.coach_streams_sweep_task", "beat"),
+        ("workers.tasks.realtime.stream_events_sweep_task", "beat"),
+    ],
+)
+def test_task_routes(task: str, queue: str) -> None:
+    assert app.amqp.router.route({}, task)["queue"].name == queue
+
+
+def test_every_beat_entry_names_a_registered_task() -> None:
+    app.loader.import_default_modules()
+    for entry in app.conf.beat_schedule.values():
+        assert entry["task"] in app.tasks
