@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "domains.compliance",
     "domains.ai",
     "domains.lounges",
+    "domains.coaching",
 ]
 
 MIDDLEWARE = [

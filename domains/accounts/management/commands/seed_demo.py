@@ -51,4 +51,42 @@ class Command(BaseCommand):
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             membership_grant(organisation=organisation, user=user, role=role, actor=None)
             consent_record(user=user, documents=[privacy, terms], request=None)
+        self._seed_lounges(organisation)
         self.stdout.write(self.style.SUCCESS(f"Demo ready: {organisation.name}, {len(DEMO_USERS)} users."))
+
+    def _seed_lounges(self, organisation: Organisation) -> None:
+        from domains.lounges.models import Lounge, LoungeAccess, LoungeMembership, LoungeRole
+
+        mentor = User.objects.get(email=demo_email(Role.MENTOR))
+        lounges = [
+            (
+                "interview-prep",
+                "Interview prep",
+                "Practise answers, share tips, ask the coach.",
+                "Careers",
+                LoungeAccess.OPEN,
+            ),
+            (
+                "study-hall",
+                "Study hall",
+                "Quiet focus, accountability and study habits.",
+                "Learning",
+                LoungeAccess.OPEN,
+            ),
+            ("mentors-corner", "Mentors' corner", "For mentors and staff.", "Staff", LoungeAccess.MEMBERS),
+        ]
+        for slug, title, topic, category, access in lounges:
+            lounge, _ = Lounge.objects.get_or_create(
+                organisation=organisation,
+                slug=slug,
+                defaults={"title": title, "topic": topic, "category": category, "access": access, "created_by": mentor},
+            )
+            LoungeMembership.objects.get_or_create(lounge=lounge, user=mentor, defaults={"role": LoungeRole.OWNER})
+            if access == LoungeAccess.OPEN:
+                for role in (Role.LEARNER, Role.CANDIDATE):
+                    LoungeMembership.objects.get_or_create(lounge=lounge, user=User.objects.get(email=demo_email(role)))
+            else:
+                staff = User.objects.get(email=demo_email(Role.STAFF))
+                LoungeMembership.objects.get_or_create(
+                    lounge=lounge, user=staff, defaults={"role": LoungeRole.MODERATOR}
+                )
