@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from domains.accounts import views as account_views
 from project import health
+from project.api import api, openapi_json
 
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Coachwire administration"
@@ -16,5 +17,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("domains.accounts.urls")),
     path("", include("domains.compliance.urls")),
+    path("lounges/", include("domains.lounges.urls")),
+    path("api/v1/", api.urls),
+    path("api/openapi.json", openapi_json, name="openapi"),
     path("", include("django_prometheus.urls")),
 ]

@@ -11,6 +11,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """The navigation for the roles the user holds in the bound organisation."""
     roles: frozenset[str] = getattr(request, "roles", frozenset())
     items: list[tuple[str, str]] = [("home", "Dashboard")]
+    if roles:
+        items.append(("lounges:directory", "Lounges"))
     if Role.STAFF in roles or Role.MENTOR in roles:
         items.append(("accounts:members", "Members"))
     if Role.STAFF in roles:
