@@ -26,12 +26,12 @@ from domains.ai.services import chat_stream
 from domains.common.markdown import render_markdown
 from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
 from domains.lounges.selectors import message_payload
-from realtime.publish import publish_ephemeral, publish_on_commit
+from realtime.livetext import DeltaCoalescer, LiveText
+from realtime.publish import publish_on_commit
 from realtime.redis import get_sync_redis
 
 log = structlog.get_logger(__name__)
 
-LIVE_TEXT_TTL_SECONDS = 3600
 RUN_LOCK_SECONDS = 900
 CONTEXT_MESSAGES = 30
 
@@ -47,16 +47,13 @@ PLATFORM_RULES = (
 )
 
 
-def live_text_key(message_id: int) -> str:
-    return f"cw:coach:text:{message_id}"
+def live_text_for(message_id: int) -> LiveText:
+    return LiveText(f"lounge-message:{message_id}")
 
 
 def live_text(message_id: int) -> str | None:
     """The reply so far, exactly as streamed (None when nothing is live)."""
-    raw = get_sync_redis().get(live_text_key(message_id))
-    if raw is None:
-        return None
-    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    return live_text_for(message_id).get()
 
 
 def lounge_passages(*, lounge: Lounge, query: str) -> Sequence[Passage]:
@@ -101,33 +98,6 @@ def coach_context(*, message: Message, budget_tokens: int | None = None) -> tupl
     return system, picked
 
 
-class _DeltaPublisher:
-    """Coalesces deltas: the first goes out at once, later ones every `interval` seconds."""
-
-    def __init__(self, stream: str, message_id: int, *, interval: float, clock: Callable[[], float]) -> None:
-        self.stream, self.message_id, self.interval, self.clock = stream, message_id, interval, clock
-        self.sent_upto = 0  # code points already published
-        self.pending: list[str] = []
-        self.last_sent: float | None = None
-
-    def add(self, text: str) -> None:
-        self.pending.append(text)
-        now = self.clock()
-        if self.last_sent is None or now - self.last_sent >= self.interval:
-            self.flush(now)
-
-    def flush(self, now: float | None = None) -> None:
-        if not self.pending:
-            return
-        text = "".join(self.pending)
-        self.pending = []
-        publish_ephemeral(
-            self.stream, {"type": "coach.delta", "id": self.message_id, "offset": self.sent_upto, "text": text}
-        )
-        self.sent_upto += len(text)
-        self.last_sent = self.clock() if now is None else now
-
-
 def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.monotonic) -> Message | None:
     """Generate the reply for a streaming coach message, once. Returns None when there is nothing to do."""
     redis = get_sync_redis()
@@ -140,9 +110,11 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
     lounge = message.lounge
     system, messages = coach_context(message=message)
     question = messages[-1].content if messages else ""
-    text_key = live_text_key(message.pk)
-    redis.set(text_key, "", ex=LIVE_TEXT_TTL_SECONDS)
-    publisher = _DeltaPublisher(lounge.stream, message.pk, interval=settings.REALTIME_COALESCE_MS / 1000, clock=clock)
+    live = live_text_for(message.pk)
+    live.start()
+    publisher = DeltaCoalescer(
+        lounge.stream, message.pk, interval=settings.REALTIME_COALESCE_MS / 1000, clock=clock, event_type="coach.delta"
+    )
     flush_every = settings.COACH_FLUSH_SECONDS
     last_flush = clock()
     parts: list[str] = []
@@ -166,7 +138,7 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
         for item in stream:
             if isinstance(item, Delta) and item.text:
                 parts.append(item.text)
-                redis.append(text_key, item.text.encode("utf-8"))
+                live.append(item.text)
                 publisher.add(item.text)
                 if clock() - last_flush >= flush_every:
                     Message.objects.filter(pk=message.pk).update(body="".join(parts), updated_at=timezone.now())
@@ -206,7 +178,7 @@ def _finish(message: Message, text: str, result: Result | None, error: AIError |
     message.body = text
     message.body_html = render_markdown(text)
     message.save()
-    transaction.on_commit(lambda: get_sync_redis().expire(live_text_key(message.pk), 60))
+    transaction.on_commit(lambda: live_text_for(message.pk).expire_soon())
     publish_on_commit(message.lounge.stream, {"type": "message.completed", "message": message_payload(message)})
     return message
 
