@@ -120,6 +120,7 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
     parts: list[str] = []
     result: Result | None = None
     error: AIError | None = None
+    passages = list(lounge_passages(lounge=lounge, query=question))
     stream = chat_stream(
         organisation=lounge.organisation,
         user=message.summoned_by,
@@ -130,7 +131,7 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
             model=lounge.coach_model or None, temperature=lounge.coach_temperature, max_tokens=lounge.coach_max_tokens
         ),
         cancel_key=message.cancel_key,
-        passages=lounge_passages(lounge=lounge, query=question),
+        passages=passages,
         provider=_provider_override(lounge),
         enforce_quota=False,  # checked when the summons was accepted
     )
@@ -150,7 +151,7 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
         log.warning("coach.provider_failed", message_id=message.pk, error=type(failure).__name__)
     finally:
         publisher.flush()
-    return _finish(message, "".join(parts), result, error)
+    return _finish(message, "".join(parts), result, error, citations=citations_for(passages))
 
 
 def _provider_override(lounge: Lounge) -> Any:
@@ -162,9 +163,20 @@ def _provider_override(lounge: Lounge) -> Any:
     return provider_named(lounge.coach_provider)
 
 
+def citations_for(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """The passages as the reply cites them: [n] is the n-th passage offered to the model."""
+    return [
+        {"n": number, "title": passage.title, "source": passage.source, "snippet": passage.text[:280]}
+        for number, passage in enumerate(passages, start=1)
+    ]
+
+
 @transaction.atomic
-def _finish(message: Message, text: str, result: Result | None, error: AIError | None) -> Message:
+def _finish(
+    message: Message, text: str, result: Result | None, error: AIError | None, *, citations: list[dict[str, Any]]
+) -> Message:
     message = Message.objects.select_for_update().select_related("lounge").get(pk=message.pk)
+    message.citations = citations
     if result is not None:
         text = result.text or text
         message.status = MessageStatus.STOPPED if result.stop_reason == "cancelled" else MessageStatus.COMPLETE

@@ -139,6 +139,8 @@ class Message(models.Model):
     tokens_in = models.PositiveIntegerField(default=0)
     tokens_out = models.PositiveIntegerField(default=0)
     ai_usage_id = models.BigIntegerField(null=True, blank=True)
+    # The shared notes that grounded a coach reply: [{"n", "title", "source", "snippet"}], numbered as cited.
+    citations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -72,6 +72,7 @@ def message_payload(message: Message, *, for_moderator: bool = False, live_text:
         "provider_label": message.provider_label,
         "usage": {"tokens_in": message.tokens_in, "tokens_out": message.tokens_out},
         "error": {"code": message.error_code, "message": message.error_message} if message.error_code else None,
+        "citations": [] if withheld else message.citations,
     }
     if message.author_kind == AuthorKind.COACH:
         payload["coach_name"] = message.lounge.coach_name
