@@ -1,15 +1,30 @@
-"""Lounge pages: the directory with join and leave. The room page is rendered by `room`."""
+"""Lounge pages: the directory with join and leave, the room shell and its moderation log.
+
+The room page renders only the shell (title, topic, the person's rights); `frontend/static/js/lounge.js`
+renders the history from the socket's snapshot and applies the room's events.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from domains.lounges.selectors import lounge_get_for_user, lounge_list_for_user
-from domains.lounges.services import LoungeError, lounge_join, lounge_leave
+from domains.compliance.models import AuditEvent
+from domains.lounges.models import Lounge, LoungeAccess, LoungeMembership
+from domains.lounges.rules import can_view
+from domains.lounges.selectors import lounge_get_for_user, lounge_list_for_user, member_list
+from domains.lounges.services import MAX_BODY_BYTES, LoungeError, lounge_join, lounge_leave
+
+MODERATION_LOG_PAGE_SIZE = 50
 
 
 def _organisation(request: HttpRequest):  # type: ignore[no-untyped-def]
@@ -19,6 +34,55 @@ def _organisation(request: HttpRequest):  # type: ignore[no-untyped-def]
     return organisation
 
 
+def _viewable(request: HttpRequest, slug: str) -> tuple[Lounge, LoungeMembership | None]:
+    """The lounge and membership, or 404 exactly as the socket answers 4404."""
+    lounge, membership = lounge_get_for_user(organisation=_organisation(request), user=request.user, slug=slug)
+    if not can_view(lounge=lounge, membership=membership):
+        raise Http404("No such lounge.")
+    return lounge, membership
+
+
+def _next_or(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def _rights(lounge: Lounge, membership: LoungeMembership | None) -> dict[str, Any]:
+    """The same shape as the socket's `rights` (realtime/consumers/lounge.py), for the first paint
+    before the snapshot arrives; the socket's rights replace it."""
+    now = timezone.now()
+    moderator = membership is not None and membership.is_moderator
+    muted_until = membership.muted_until if membership is not None and membership.muted_now() else None
+    last_posted = membership.last_posted_at if membership is not None else None
+    return {
+        "member": membership is not None,
+        "role": membership.role if membership is not None else None,
+        "moderator": moderator,
+        "muted_until": muted_until.isoformat() if muted_until else None,
+        "locked": lounge.is_locked,
+        "slow_mode_seconds": lounge.slow_mode_seconds,
+        "last_posted_at": last_posted.isoformat() if last_posted else None,
+        "can_post": membership is not None and (moderator or (not lounge.is_locked and not muted_until)),
+        "now": now.isoformat(),
+    }
+
+
+def _member_rows(lounge: Lounge) -> list[dict[str, Any]]:
+    now = timezone.now()
+    return [
+        {
+            "id": m.user_id,
+            "name": m.user.public_name,
+            "role": m.role,
+            "muted_until": m.muted_until.isoformat() if m.muted_until and m.muted_until > now else None,
+            "banned": m.is_banned,
+        }
+        for m in member_list(lounge=lounge)
+    ]
+
+
 @login_required
 def directory(request: HttpRequest) -> HttpResponse:
     lounges = lounge_list_for_user(organisation=_organisation(request), user=request.user)  # type: ignore[arg-type]
@@ -26,16 +90,75 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def room(request: HttpRequest, slug: str) -> HttpResponse:
+    lounge, membership = _viewable(request, slug)
+    moderator = membership is not None and membership.is_moderator
+    user: Any = request.user
+    context = {
+        "lounge": lounge,
+        "membership": membership,
+        "is_moderator": moderator,
+        "room_config": {
+            "socket": f"/ws/lounges/{lounge.slug}/",
+            "me": {"id": user.pk, "name": user.public_name},
+            "lounge": {
+                "slug": lounge.slug,
+                "title": lounge.title,
+                "access": lounge.access,
+                "coach_name": lounge.coach_name,
+            },
+            "rights": _rights(lounge, membership),
+            "members": _member_rows(lounge) if moderator else [],
+            "max_body_bytes": MAX_BODY_BYTES,
+            "join_url": reverse("lounges:join", args=[lounge.slug]),
+            "moderation_url": reverse("lounges:moderation_log", args=[lounge.slug]) if moderator else "",
+        },
+    }
+    return render(request, "lounges/room.html", context)
+
+
+@login_required
+def moderation_log(request: HttpRequest, slug: str) -> HttpResponse:
+    """The lounge's moderation audit trail, newest first; not found for anyone but its moderators."""
+    lounge, membership = _viewable(request, slug)
+    if membership is None or not membership.is_moderator:
+        raise Http404("No such lounge.")
+    events = AuditEvent.objects.filter(organisation=lounge.organisation, details__lounge=lounge.pk).order_by(
+        "-created_at", "-pk"
+    )
+    page = Paginator(events, MODERATION_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "lounges/moderation_log.html", {"lounge": lounge, "page": page})
+
+
+def _lounge_for_join(request: HttpRequest, slug: str) -> Lounge:
+    """An invite-only lounge is invisible to non-members, so it is found here only together with
+    a code; a wrong code answers exactly like a missing lounge."""
+    organisation = _organisation(request)
+    user: Any = request.user
+    try:
+        lounge, _ = lounge_get_for_user(organisation=organisation, user=user, slug=slug)
+    except Http404:
+        code = request.POST.get("invite_code", "")
+        invited = Lounge.objects.filter(organisation=organisation, slug=slug, access=LoungeAccess.INVITE).first()
+        if invited is None or not code or code != invited.invite_code:
+            raise
+        if LoungeMembership.objects.filter(lounge=invited, user=user, is_banned=True).exists():
+            raise
+        return invited
+    return lounge
+
+
+@login_required
 @require_POST
 def join(request: HttpRequest, slug: str) -> HttpResponse:
-    lounge, _ = lounge_get_for_user(organisation=_organisation(request), user=request.user, slug=slug)
+    lounge = _lounge_for_join(request, slug)
     try:
         lounge_join(lounge=lounge, user=request.user, invite_code=request.POST.get("invite_code", ""))  # type: ignore[arg-type]
     except LoungeError as refusal:
         messages.error(request, refusal.message)
-        return redirect("lounges:directory")
+        return redirect(_next_or(request, reverse("lounges:directory")))
     messages.success(request, f"You joined {lounge.title}.")
-    return redirect("lounges:directory")
+    return redirect(_next_or(request, reverse("lounges:directory")))
 
 
 @login_required
@@ -44,4 +167,4 @@ def leave(request: HttpRequest, slug: str) -> HttpResponse:
     lounge, _ = lounge_get_for_user(organisation=_organisation(request), user=request.user, slug=slug)
     if lounge_leave(lounge=lounge, user=request.user):  # type: ignore[arg-type]
         messages.success(request, f"You left {lounge.title}.")
-    return redirect("lounges:directory")
+    return redirect(_next_or(request, reverse("lounges:directory")))

@@ -114,6 +114,22 @@ export class RealtimeSocket {
   }
 
   /**
+   * Forget the cursors and reconnect for a fresh `snapshot`: for state that the events cannot
+   * rebuild on this client (e.g. a message restored by a moderator, whose text it never had).
+   */
+  refresh() {
+    if (this.stopped) return;
+    const old = this.ws;
+    this.ws = null; // its close event is ignored
+    this._stopHeartbeat();
+    clearTimeout(this.retryTimer);
+    this.cursors = {};
+    this.attempt = 0;
+    old?.close(1000);
+    this._open();
+  }
+
+  /**
    * Send a JSON frame if the socket is open.
    * @param {Object} frame
    * @returns {boolean} whether it was sent

@@ -1,0 +1,1148 @@
+// The lounge room: history from the socket's snapshot, live events, the composer, the coach's
+// streamed replies, typing, presence, and moderation. Protocol: docs/realtime-protocol.md and
+// realtime/consumers/lounge.py. Server text reaches the page through textContent; the only
+// innerHTML is a message's `html`, which the server renders and sanitises (markdown-it-py + nh3).
+
+import { RealtimeSocket } from "./realtime.js";
+import { toast } from "./app.js";
+
+const TYPING_SEND_MS = 2000; // the server also drops typing beyond one per 2 s
+const TYPING_SHOW_MS = 5000;
+const NEAR_BOTTOM_PX = 120;
+const PIN_EXCERPT = 140;
+const MUTE_CHOICES = [5, 15, 60];
+
+// ------------------------------------------------------------------------------------ helpers
+/**
+ * Build an element: el("button", {type: "button", class: "x", dataset: {id: 1}, onclick}, "text", child)
+ * @param {string} tag
+ * @param {Object} [attrs]
+ * @param {...(Node|string|null|undefined|false)} children
+ * @returns {HTMLElement}
+ */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, String(value));
+  }
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+/** A random id for client_msg_id / request_id (crypto.randomUUID needs a secure context). */
+function uuid() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const encoder = new TextEncoder();
+/** @param {string} text */
+const utf8Bytes = (text) => encoder.encode(text).length;
+/** Length in Unicode code points (the server's offsets count code points, JS strings UTF-16 units). */
+const codePoints = (text) => Array.from(text).length;
+
+/** @param {number} seconds */
+function duration(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h ? `${h} h ${String(m).padStart(2, "0")} min` : `${m}:${rest} min`;
+}
+
+/** @param {string} iso */
+function clock(iso) {
+  const when = new Date(iso);
+  return Number.isNaN(when.getTime()) ? "" : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+// ------------------------------------------------------------------------------------ state
+const root = document.querySelector("[data-lounge-room]");
+const configNode = document.getElementById("lounge-config");
+
+if (root && configNode) start(JSON.parse(configNode.textContent));
+
+/** @param {any} config */
+function start(config) {
+  const me = config.me;
+  const maxBytes = config.max_body_bytes;
+  const $ = (selector) => root.querySelector(selector);
+  const ui = {
+    log: $("[data-messages]"),
+    typing: $("[data-typing]"),
+    pinsSection: $("[data-pins-section]"),
+    pins: $("[data-pins]"),
+    presence: $("[data-presence]"),
+    presenceCount: $("[data-presence-count]"),
+    reports: $("[data-reports]"),
+    reportsCount: $("[data-reports-count]"),
+    members: $("[data-members]"),
+    membersCount: $("[data-members-count]"),
+    composer: $("[data-composer]"),
+    body: $("[data-composer-body]"),
+    bytes: $("[data-composer-bytes]"),
+    status: $("[data-composer-status]"),
+    reason: $("[data-composer-reason]"),
+    announce: $("[data-composer-announce]"),
+    error: $("[data-composer-error]"),
+    send: $("[data-send]"),
+    ask: $("[data-ask-coach]"),
+    joinForm: $("[data-join-form]"),
+    removed: $("[data-room-removed]"),
+    locked: $("[data-room-locked]"),
+    slow: $("[data-room-slow]"),
+    slowSeconds: $("[data-room-slow-seconds]"),
+    lockToggle: $("[data-toggle-lock]"),
+    slowForm: $("[data-slow-form]"),
+    modError: $("[data-mod-error]"),
+  };
+  const dialog = document.querySelector("[data-dialog]");
+
+  const state = {
+    stream: "",
+    rights: { ...config.rights },
+    clockSkew: 0, // server time minus this browser's time, in ms
+    removed: "",
+    /** @type {Map<number, {data: any, el: HTMLElement, text: string, cpLen: number, history: string[]}>} */
+    messages: new Map(),
+    /** @type {Map<number, any>} */
+    pins: new Map(),
+    /** @type {Map<number, string>} */
+    presence: new Map(),
+    /** @type {Map<number, {name: string, until: number}>} */
+    typing: new Map(),
+    /** @type {Map<number, any>} */
+    reports: new Map(),
+    /** @type {Map<number, any>} */
+    members: new Map((config.members || []).map((m) => [m.id, m])),
+    /** @type {Map<string, {body: string, el: HTMLElement, summon?: string, acked?: boolean}>} */
+    outbox: new Map(),
+    /** @type {Map<string, {kind: string, [key: string]: any}>} requests awaiting an ack, by ref */
+    refs: new Map(),
+    /** @type {Map<number, any[]>} deltas that arrived before their message */
+    earlyDeltas: new Map(),
+    /** @type {Set<number>} coach.text requests in flight */
+    textRequested: new Set(),
+    lastTypingSent: 0,
+    announced: "",
+    countdown: 0,
+    typingTimer: 0,
+    loaded: false,
+  };
+  const serverNow = () => Date.now() + state.clockSkew;
+  const isModerator = () => Boolean(state.rights.moderator);
+
+  // One socket per tab: the lounge socket also follows the personal stream, so the page-wide
+  // personal socket that app.js opened is closed and its notifications are shown from here.
+  window.coachwire?.personalSocket?.stop();
+
+  const socket = new RealtimeSocket(config.socket, {
+    onSnapshot: (frame) => onSnapshot(frame),
+    onEvent: (frame) => onEvent(frame),
+    onResumed: (frame) => {
+      if (frame.stream === state.stream) resendOutbox();
+    },
+    onRightsChanged: (frame) => applyRights(frame.rights || {}),
+    onError: (frame) => onErrorFrame(frame),
+    onMessage: (frame) => onFrame(frame),
+    onState: (connection) => {
+      root.dataset.conn = connection;
+      if (connection === "offline" && socket.stopped && !state.removed) {
+        setRemoved("This lounge is no longer available to you. Reload the page to check again.");
+      }
+    },
+  });
+  window.coachwire = Object.assign(window.coachwire || {}, { loungeSocket: socket });
+
+  // ---------------------------------------------------------------------------------- frames
+  function onSnapshot(frame) {
+    state.stream = frame.stream;
+    const data = frame.data || {};
+    if (data.lounge) applyLounge(data.lounge);
+    applyRights(frame.rights || {});
+    state.messages.clear();
+    state.earlyDeltas.clear();
+    state.textRequested.clear();
+    const pending = [...ui.log.querySelectorAll("[data-pending]")];
+    ui.log.replaceChildren();
+    for (const message of data.messages || []) addMessage(message, { scroll: false });
+    for (const item of pending) ui.log.append(item); // unsent messages stay, at the end
+    state.pins = new Map((data.pins || []).map((p) => [p.id, p]));
+    renderPins();
+    state.presence = new Map((data.presence || []).map((u) => [u.id, u.name]));
+    renderPresence();
+    state.reports = new Map((data.reports || []).map((r) => [r.id, r]));
+    renderReports();
+    renderMembers();
+    state.loaded = true;
+    root.dataset.state = "ready";
+    renderEmpty();
+    scrollToBottom(true);
+    resendOutbox();
+  }
+
+  function onEvent(frame) {
+    if (frame.stream && frame.stream !== state.stream) {
+      // The personal stream: notifications for every page.
+      if (frame.event === "notification") {
+        const data = frame.data || {};
+        toast(data.text || data.title || "New notification");
+      }
+      return;
+    }
+    const data = frame.data || {};
+    switch (frame.event) {
+      case "message.created":
+        return onCreated(data.message);
+      case "message.edited":
+        return onEdited(data.message);
+      case "message.completed":
+        return onCompleted(data.message);
+      case "message.hidden":
+      case "message.unhidden":
+      case "message.deleted":
+      case "message.pinned":
+      case "message.unpinned":
+        return onModerated(frame.event, data);
+      case "coach.delta":
+        return applyDelta(data);
+      case "typing":
+        return onTyping(data.user);
+      case "presence.joined":
+        state.presence.set(data.user.id, data.user.name);
+        return renderPresence();
+      case "presence.left":
+        state.presence.delete(data.user.id);
+        return renderPresence();
+      case "lounge.updated":
+        return applyLounge(data);
+      case "report.created":
+        state.reports.set(data.report.id, data.report);
+        return renderReports();
+      case "report.resolved":
+        state.reports.delete(data.report.id);
+        return renderReports();
+      default:
+        if (frame.event?.startsWith("member.")) return onMember(frame.event, data);
+    }
+  }
+
+  function onFrame(frame) {
+    if (frame.type === "ack") return onAck(frame);
+    if (frame.type === "rights") return applyRights(frame.rights || {});
+    if (frame.type === "coach.text") return applyText(frame);
+  }
+
+  function onAck(frame) {
+    const pending = frame.ref ? state.refs.get(frame.ref) : undefined;
+    if (frame.ref) state.refs.delete(frame.ref);
+    if (frame.client_msg_id && state.outbox.has(frame.client_msg_id)) {
+      const item = state.outbox.get(frame.client_msg_id);
+      state.outbox.delete(frame.client_msg_id);
+      if (!frame.duplicate && !isModerator()) state.rights.last_posted_at = new Date(serverNow()).toISOString();
+      if (state.messages.has(frame.message_id)) item.el.remove();
+      else {
+        item.el.dataset.pendingState = "sent";
+        item.el.querySelector("[data-pending-note]").textContent = "Sent";
+      }
+      if (item.summon) summon(item.summon, frame.message_id);
+      updateComposer();
+      return;
+    }
+    if (!pending) return;
+    if (pending.kind === "report") toast("Thank you. The moderators will look at it.");
+    if (pending.kind === "edit") toast("Your message was updated.");
+  }
+
+  function onErrorFrame(frame) {
+    const ref = frame.ref;
+    const retry = typeof frame.retry_after === "number" ? frame.retry_after : null;
+    if (frame.code === "muted" && retry !== null) {
+      state.rights.muted_until = new Date(serverNow() + retry * 1000).toISOString();
+    }
+    if (frame.code === "slow_mode" && retry !== null && state.rights.slow_mode_seconds) {
+      const last = serverNow() + retry * 1000 - state.rights.slow_mode_seconds * 1000;
+      state.rights.last_posted_at = new Date(last).toISOString();
+    }
+    if (frame.code === "locked") state.rights.locked = true;
+    if (ref && state.outbox.has(ref)) {
+      // Nothing the person wrote is lost: the text goes back into the composer.
+      const item = state.outbox.get(ref);
+      state.outbox.delete(ref);
+      item.el.remove();
+      const current = ui.body.value;
+      ui.body.value = current.trim() ? `${item.body}\n\n${current}` : item.body;
+      updateBytes();
+      showError(frame.message || "The message was not sent.");
+      renderEmpty();
+      updateComposer();
+      return;
+    }
+    const pending = ref ? state.refs.get(ref) : undefined;
+    if (ref) state.refs.delete(ref);
+    if (frame.code === "rate_limited") {
+      showError(frame.message || "Too many messages; slow down.");
+      if (state.outbox.size) setTimeout(resendOutbox, Math.max(1, retry || 1) * 1000);
+      return;
+    }
+    const text = frame.message || "That did not work.";
+    if (pending?.kind === "moderate" || pending?.kind === "resolve") {
+      if (ui.modError) ui.modError.textContent = text;
+      toast(text, { kind: "warning" });
+    } else if (pending?.kind === "edit" || pending?.kind === "report" || pending?.kind === "stop") {
+      toast(text, { kind: "warning" });
+      if (pending.button) pending.button.disabled = false;
+    } else {
+      showError(text);
+    }
+    updateComposer();
+  }
+
+  // ---------------------------------------------------------------------------------- rights
+  function applyRights(rights) {
+    Object.assign(state.rights, rights);
+    if (rights.now) {
+      const server = Date.parse(rights.now);
+      if (!Number.isNaN(server)) state.clockSkew = server - Date.now();
+    }
+    root.dataset.moderator = String(isModerator());
+    root.dataset.member = String(Boolean(state.rights.member));
+    if (ui.joinForm) ui.joinForm.hidden = Boolean(state.rights.member);
+    updateComposer();
+  }
+
+  function applyLounge(lounge) {
+    if ("locked" in lounge) state.rights.locked = lounge.locked;
+    if ("slow_mode_seconds" in lounge) state.rights.slow_mode_seconds = lounge.slow_mode_seconds;
+    ui.locked.hidden = !state.rights.locked;
+    ui.slow.hidden = !state.rights.slow_mode_seconds;
+    ui.slowSeconds.textContent = String(state.rights.slow_mode_seconds || 0);
+    if (ui.lockToggle) {
+      ui.lockToggle.textContent = state.rights.locked ? "Unlock room" : "Lock room";
+      ui.lockToggle.setAttribute("aria-pressed", String(Boolean(state.rights.locked)));
+    }
+    const input = ui.slowForm?.querySelector("input");
+    if (input && document.activeElement !== input) input.value = String(state.rights.slow_mode_seconds || 0);
+    updateComposer();
+  }
+
+  /** Why the person cannot post now, or null. `full` also disables the text box. */
+  function blocked() {
+    const rights = state.rights;
+    if (state.removed) return { code: "removed", text: state.removed, full: true };
+    if (!rights.member) {
+      const text =
+        config.lounge.access === "open"
+          ? "You are not a member of this lounge. Join it to post and ask the coach."
+          : "You are not a member of this lounge.";
+      return { code: "not_member", text, full: true };
+    }
+    if (rights.moderator) return null;
+    if (rights.locked) return { code: "locked", text: "The lounge is locked: only moderators can post.", full: true };
+    const now = serverNow();
+    const mutedUntil = rights.muted_until ? Date.parse(rights.muted_until) : NaN;
+    if (mutedUntil > now) {
+      const text = `You are muted by a moderator. You can post again in ${duration((mutedUntil - now) / 1000)}.`;
+      const until = new Date(mutedUntil - state.clockSkew).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      return { code: "muted", text, full: true, ticking: true, announce: `You are muted by a moderator until ${until}.` };
+    }
+    if (rights.slow_mode_seconds && rights.last_posted_at) {
+      const ready = Date.parse(rights.last_posted_at) + rights.slow_mode_seconds * 1000;
+      if (ready > now) {
+        const text = `Slow mode: one message every ${rights.slow_mode_seconds} s. You can post again in ${duration((ready - now) / 1000)}.`;
+        return { code: "slow_mode", text, full: false, ticking: true, announce: `Slow mode: one message every ${rights.slow_mode_seconds} seconds.` };
+      }
+    }
+    return null;
+  }
+
+  function updateComposer() {
+    const block = blocked();
+    ui.composer.dataset.blocked = block ? block.code : "";
+    ui.status.hidden = !block;
+    ui.reason.textContent = block ? block.text : "";
+    const announce = block ? block.announce || block.text : state.announced ? "You can post again." : "";
+    if ((block?.code || "") !== state.announced) ui.announce.textContent = announce;
+    state.announced = block?.code || "";
+    ui.body.disabled = Boolean(block?.full);
+    // Over the cap, Send stays enabled: pressing it explains what is wrong (the counter shows it too).
+    ui.send.disabled = Boolean(block);
+    ui.ask.disabled = Boolean(block);
+    clearInterval(state.countdown);
+    state.countdown = 0;
+    if (block?.ticking) state.countdown = setInterval(updateComposer, 1000);
+  }
+
+  function setRemoved(text) {
+    state.removed = text;
+    ui.removed.textContent = text;
+    ui.removed.hidden = false;
+    updateComposer();
+  }
+
+  // ---------------------------------------------------------------------------------- messages
+  function onCreated(message) {
+    if (!message) return;
+    if (message.author) {
+      state.typing.delete(message.author.id);
+      renderTyping();
+    }
+    const mine = message.author?.id === me.id && message.client_msg_id;
+    // Our own message replaces its pending placeholder, in place (the ack may come before or after).
+    const placeholder = mine ? ui.log.querySelector(`[data-pending="${CSS.escape(message.client_msg_id)}"]`) : null;
+    addMessage(message, placeholder ? { replace: placeholder } : {});
+  }
+
+  function onEdited(message) {
+    const entry = message && state.messages.get(message.id);
+    if (!entry) return;
+    Object.assign(entry.data, {
+      body: message.body,
+      html: message.html,
+      edited_at: message.edited_at,
+    });
+    rerender(entry);
+    if (state.pins.has(message.id)) {
+      state.pins.set(message.id, { ...state.pins.get(message.id), body: message.body });
+      renderPins();
+    }
+  }
+
+  function onCompleted(message) {
+    if (!message) return;
+    const entry = state.messages.get(message.id);
+    if (!entry) return addMessage(message);
+    entry.data = { ...entry.data, ...message, hidden: entry.data.hidden, hidden_reason: entry.data.hidden_reason };
+    entry.text = message.body;
+    entry.cpLen = codePoints(message.body);
+    state.textRequested.delete(message.id);
+    const focusInside = entry.el.contains(document.activeElement);
+    const near = isNearBottom();
+    rerender(entry);
+    record(entry);
+    if (focusInside) entry.el.querySelector("[data-body]")?.focus();
+    if (near) scrollToBottom(true);
+  }
+
+  function onModerated(event, data) {
+    const entry = state.messages.get(data.id);
+    switch (event) {
+      case "message.hidden":
+        state.pins.delete(data.id);
+        renderPins();
+        if (!entry) return;
+        if (isModerator()) {
+          entry.data.hidden = true;
+          entry.data.hidden_reason = data.reason || "";
+          rerender(entry);
+        } else removeMessage(entry);
+        return;
+      case "message.unhidden":
+        if (entry) {
+          entry.data.hidden = false;
+          entry.data.hidden_reason = "";
+          rerender(entry);
+        } else if (!isModerator()) {
+          // The event has no text; a fresh snapshot brings the restored message back in place.
+          socket.refresh();
+        }
+        return;
+      case "message.deleted":
+        state.pins.delete(data.id);
+        renderPins();
+        if (entry) removeMessage(entry);
+        return;
+      case "message.pinned":
+        if (entry) {
+          entry.data.pinned = true;
+          rerender(entry);
+          state.pins = new Map([[data.id, entry.data], ...state.pins]);
+        } else {
+          state.pins = new Map([[data.id, { id: data.id, body: "(an earlier message)", author: null }], ...state.pins]);
+        }
+        renderPins();
+        return;
+      case "message.unpinned":
+        state.pins.delete(data.id);
+        renderPins();
+        if (entry) {
+          entry.data.pinned = false;
+          rerender(entry);
+        }
+    }
+  }
+
+  function removeMessage(entry) {
+    const focusInside = entry.el.contains(document.activeElement);
+    entry.el.remove();
+    state.messages.delete(entry.data.id);
+    if (focusInside) ui.log.focus();
+    renderEmpty();
+  }
+
+  /**
+   * @param {any} message a message payload
+   * @param {{scroll?: boolean, replace?: Element}} [options]
+   */
+  function addMessage(message, { scroll, replace } = {}) {
+    const existing = state.messages.get(message.id);
+    if (existing) {
+      existing.data = message;
+      existing.text = message.body;
+      existing.cpLen = codePoints(message.body || "");
+      rerender(existing);
+      return existing;
+    }
+    const nearBottom = isNearBottom();
+    const entry = {
+      data: message,
+      el: /** @type {HTMLElement} */ (document.createElement("li")),
+      text: message.body || "",
+      cpLen: codePoints(message.body || ""),
+      history: [],
+    };
+    state.messages.set(message.id, entry);
+    entry.el = renderMessage(entry);
+    if (replace) replace.replaceWith(entry.el);
+    else {
+      const firstPending = ui.log.querySelector("[data-pending]");
+      ui.log.insertBefore(entry.el, firstPending);
+    }
+    record(entry);
+    const early = state.earlyDeltas.get(message.id);
+    if (early) {
+      state.earlyDeltas.delete(message.id);
+      for (const delta of early.sort((a, b) => a.offset - b.offset)) applyDelta(delta);
+    }
+    renderEmpty();
+    if (scroll || nearBottom) scrollToBottom(true);
+    return entry;
+  }
+
+  function rerender(entry) {
+    const fresh = renderMessage(entry);
+    entry.el.replaceWith(fresh);
+    entry.el = fresh;
+  }
+
+  /** Keep a trail of visible states on the element (for people debugging, and for browser tests). */
+  function record(entry) {
+    const mark = `${entry.data.status}:${entry.cpLen}`;
+    if (entry.history[entry.history.length - 1] === mark) return;
+    entry.history.push(mark);
+    entry.el.dataset.history = entry.history.join(" ");
+  }
+
+  function authorName(message) {
+    if (message.author_kind === "coach") return message.coach_name || config.lounge.coach_name || "Coach";
+    if (message.author_kind === "system") return "Lounge";
+    return message.author?.name || "Someone";
+  }
+
+  function renderMessage(entry) {
+    const m = entry.data;
+    const mine = m.author_kind === "user" && m.author?.id === me.id;
+    const streaming = m.status === "streaming";
+    const head = el(
+      "p",
+      { class: "msg-head" },
+      el("span", { class: "msg-author", text: authorName(m) }),
+      m.author_kind === "coach"
+        ? el("span", {
+            class: "badge msg-provider",
+            "data-provider": true,
+            text: streaming ? "answering…" : m.provider_label || "coach",
+          })
+        : null,
+      mine ? el("span", { class: "badge", text: "you" }) : null,
+      el("time", { datetime: m.created_at, title: new Date(m.created_at).toLocaleString(), text: clock(m.created_at) }),
+      m.edited_at ? el("span", { class: "muted msg-flag", text: "edited" }) : null,
+      m.pinned ? el("span", { class: "badge msg-flag", text: "pinned" }) : null,
+      m.hidden ? el("span", { class: "badge badge-warn msg-flag", text: `hidden${m.hidden_reason ? `: ${m.hidden_reason}` : ""}` }) : null,
+    );
+    const body = el("div", { class: "msg-body", "data-body": true, tabindex: "-1" });
+    if (streaming) {
+      body.classList.add("streaming");
+      body.setAttribute("aria-busy", "true");
+      body.textContent = entry.text;
+    } else if (m.html) {
+      body.innerHTML = m.html; // sanitised on the server: the one place HTML is assigned
+    } else {
+      body.textContent = m.body || "";
+    }
+    const item = el(
+      "li",
+      {
+        class: `msg msg-${m.author_kind}${mine ? " msg-mine" : ""}${m.hidden ? " msg-hidden" : ""}`,
+        id: `msg-${m.id}`,
+        dataset: { messageId: String(m.id), status: m.status, kind: m.author_kind },
+      },
+      head,
+      body,
+    );
+    if (entry.history.length) item.dataset.history = entry.history.join(" ");
+    if (m.status === "stopped" || m.status === "interrupted") {
+      const note = m.status === "stopped" ? "Stopped before the end." : "Interrupted";
+      const detail = m.error?.message ? `: ${m.error.message}` : m.status === "interrupted" ? "." : "";
+      item.append(el("p", { class: `msg-state msg-state-${m.status}`, "data-msg-state": true, text: note + detail }));
+    }
+    const tools = renderTools(entry, mine);
+    if (tools) item.append(tools);
+    return item;
+  }
+
+  function renderTools(entry, mine) {
+    const m = entry.data;
+    const tools = el("div", { class: "msg-tools" });
+    const who = authorName(m);
+    if (m.status === "streaming" && m.author_kind === "coach" && (m.summoned_by === me.id || isModerator())) {
+      tools.append(
+        el("button", {
+          type: "button",
+          class: "secondary small",
+          "data-stop": true,
+          "aria-label": `Stop ${who}'s reply`,
+          text: "Stop",
+          onclick: (event) => stopReply(m.id, event.currentTarget),
+        }),
+      );
+    }
+    const actions = [];
+    const visible = !m.hidden && !m.deleted;
+    if (mine && visible && state.rights.member) actions.push(["Edit", "edit", () => editMessage(entry)]);
+    if (!mine && visible && state.rights.member && m.author_kind !== "system") {
+      actions.push(["Report…", "report", () => reportMessage(entry)]);
+    }
+    if (isModerator()) {
+      if (visible) actions.push([m.pinned ? "Unpin" : "Pin", m.pinned ? "unpin" : "pin", () => moderate(m.pinned ? "unpin" : "pin", { message_id: m.id })]);
+      if (m.hidden) actions.push(["Unhide", "unhide", () => moderate("unhide", { message_id: m.id })]);
+      else actions.push(["Hide…", "hide", () => hideMessage(m)]);
+      actions.push(["Delete…", "delete", () => deleteMessage(m)]);
+    }
+    if (actions.length) tools.append(menu(`Actions for ${who}'s message`, actions));
+    return tools.childElementCount ? tools : null;
+  }
+
+  /**
+   * A disclosure menu of buttons (<details>: keyboard operable without any script).
+   * @param {string} label
+   * @param {Array<[string, string, () => void]>} actions
+   */
+  function menu(label, actions) {
+    const details = el("details", { class: "menu" });
+    const summary = el("summary", { "aria-label": label, title: label }, el("span", { "aria-hidden": "true", text: "⋯" }));
+    const list = el("div", { class: "menu-items" });
+    for (const [text, action, run] of actions) {
+      list.append(
+        el("button", {
+          type: "button",
+          class: "link",
+          dataset: { action },
+          text,
+          onclick: () => {
+            details.open = false;
+            run();
+          },
+        }),
+      );
+    }
+    details.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && details.open) {
+        details.open = false;
+        summary.focus();
+      }
+    });
+    details.append(summary, list);
+    return details;
+  }
+
+  // ---------------------------------------------------------------------------------- the coach
+  function applyDelta(delta) {
+    const entry = state.messages.get(delta.id);
+    if (!entry) {
+      const early = state.earlyDeltas.get(delta.id) || [];
+      early.push(delta);
+      state.earlyDeltas.set(delta.id, early);
+      return;
+    }
+    if (entry.data.status !== "streaming") return;
+    if (delta.offset > entry.cpLen) {
+      // A gap (a delta lost, or we joined between two): fetch the text so far.
+      requestText(delta.id);
+      return;
+    }
+    const pieces = Array.from(delta.text);
+    const overlap = entry.cpLen - delta.offset;
+    if (overlap >= pieces.length) return; // already applied
+    entry.text += pieces.slice(overlap).join("");
+    entry.cpLen += pieces.length - overlap;
+    showStreamingText(entry);
+  }
+
+  function applyText(frame) {
+    state.textRequested.delete(frame.id);
+    const entry = state.messages.get(frame.id);
+    if (!entry || entry.data.status !== "streaming") return;
+    const length = codePoints(frame.text || "");
+    if (length < entry.cpLen) return; // we already have more than that
+    entry.text = frame.text || "";
+    entry.cpLen = length;
+    showStreamingText(entry);
+  }
+
+  function showStreamingText(entry) {
+    const near = isNearBottom();
+    const body = entry.el.querySelector("[data-body]");
+    if (body) body.textContent = entry.text;
+    record(entry);
+    if (near) scrollToBottom(true);
+  }
+
+  function requestText(id) {
+    if (state.textRequested.has(id)) return;
+    state.textRequested.add(id);
+    socket.send({ type: "coach.text", message_id: id, ref: `text-${id}` });
+  }
+
+  function summon(requestId, replyTo) {
+    const frame = { type: "coach.summon", request_id: requestId, ref: requestId };
+    if (replyTo) frame.reply_to = replyTo;
+    state.refs.set(requestId, { kind: "summon" });
+    if (!socket.send(frame)) showError("Not connected: the coach was not asked. Try again when the connection is back.");
+  }
+
+  function stopReply(id, button) {
+    const ref = `stop-${uuid()}`;
+    state.refs.set(ref, { kind: "stop", button });
+    button.disabled = true;
+    button.textContent = "Stopping…";
+    if (!socket.send({ type: "coach.stop", message_id: id, ref })) {
+      button.disabled = false;
+      button.textContent = "Stop";
+      toast("Not connected; try again in a moment.", { kind: "warning" });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------- composer
+  const overCap = () => utf8Bytes(ui.body.value.trim()) > maxBytes;
+
+  function updateBytes() {
+    const size = utf8Bytes(ui.body.value.trim());
+    const over = size > maxBytes;
+    ui.bytes.textContent = `${size} / ${maxBytes} bytes${over ? " (too long)" : ""}`;
+    ui.bytes.classList.toggle("over", over);
+    ui.body.setAttribute("aria-invalid", String(over));
+  }
+
+  function showError(text) {
+    ui.error.textContent = text;
+  }
+
+  function submit({ askCoach = false } = {}) {
+    const text = ui.body.value.trim();
+    const block = blocked();
+    if (block) {
+      showError(block.text);
+      return;
+    }
+    if (!text) {
+      if (askCoach) {
+        showError("");
+        summon(uuid());
+        return;
+      }
+      showError("Write something first.");
+      ui.body.focus();
+      return;
+    }
+    const size = utf8Bytes(text);
+    if (size > maxBytes) {
+      showError(`Too long to send: a message is at most ${maxBytes} bytes (UTF-8) and this one is ${size}. Shorten it and try again; your text is still here.`);
+      ui.body.focus();
+      return;
+    }
+    showError("");
+    const clientMsgId = uuid();
+    const item = el(
+      "li",
+      { class: "msg msg-user msg-mine msg-pending", dataset: { pending: clientMsgId, pendingState: "sending" } },
+      el("p", { class: "msg-head" }, el("span", { class: "msg-author", text: me.name }), el("span", { class: "badge", text: "you" }), el("span", { class: "muted", "data-pending-note": true, text: "Sending…" })),
+      el("div", { class: "msg-body", text }),
+    );
+    ui.log.append(item);
+    renderEmpty();
+    scrollToBottom(true);
+    state.outbox.set(clientMsgId, { body: text, el: item, summon: askCoach ? uuid() : undefined });
+    ui.body.value = "";
+    updateBytes();
+    if (!sendPost(clientMsgId)) {
+      item.dataset.pendingState = "waiting";
+      item.querySelector("[data-pending-note]").textContent = "Waiting for the connection…";
+    }
+  }
+
+  function sendPost(clientMsgId) {
+    const item = state.outbox.get(clientMsgId);
+    if (!item) return false;
+    return socket.send({ type: "message.post", client_msg_id: clientMsgId, body: item.body, ref: clientMsgId });
+  }
+
+  /** Unacknowledged posts go again after a reconnect: the client_msg_id makes a repeat harmless. */
+  function resendOutbox() {
+    for (const [clientMsgId, item] of state.outbox) {
+      if (sendPost(clientMsgId)) {
+        item.el.dataset.pendingState = "sending";
+        item.el.querySelector("[data-pending-note]").textContent = "Sending…";
+      }
+    }
+  }
+
+  ui.composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  ui.ask.addEventListener("click", () => submit({ askCoach: true }));
+  ui.body.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) {
+      return;
+    }
+    event.preventDefault();
+    submit();
+  });
+  ui.body.addEventListener("input", () => {
+    updateBytes();
+    if (ui.error.textContent && !overCap()) showError("");
+    const now = Date.now();
+    if (ui.body.value.trim() && !blocked() && now - state.lastTypingSent >= TYPING_SEND_MS) {
+      if (socket.send({ type: "typing" })) state.lastTypingSent = now;
+    }
+  });
+
+  // ---------------------------------------------------------------------------------- typing, presence
+  function onTyping(user) {
+    if (!user || user.id === me.id) return;
+    state.typing.set(user.id, { name: user.name, until: Date.now() + TYPING_SHOW_MS });
+    renderTyping();
+  }
+
+  function renderTyping() {
+    const now = Date.now();
+    for (const [id, who] of state.typing) if (who.until <= now) state.typing.delete(id);
+    const names = [...state.typing.values()].map((who) => who.name);
+    let text = "";
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = "Several people are typing…";
+    if (ui.typing.textContent !== text) ui.typing.textContent = text;
+    clearTimeout(state.typingTimer);
+    if (names.length) state.typingTimer = setTimeout(renderTyping, 1000);
+  }
+
+  function renderPresence() {
+    const people = [...state.presence].sort((a, b) => a[1].localeCompare(b[1]));
+    ui.presence.replaceChildren(
+      ...(people.length
+        ? people.map(([id, name]) =>
+            el("li", { dataset: { userId: String(id) } }, el("span", { class: "dot", "aria-hidden": "true" }), name, id === me.id ? el("span", { class: "muted", text: " (you)" }) : null),
+          )
+        : [el("li", { class: "muted", text: "Nobody else is here right now." })]),
+    );
+    ui.presenceCount.textContent = people.length ? `(${people.length})` : "";
+  }
+
+  // ---------------------------------------------------------------------------------- pins
+  function renderPins() {
+    const items = [...state.pins.values()];
+    ui.pinsSection.hidden = items.length === 0;
+    ui.pins.replaceChildren(
+      ...items.map((pin) => {
+        const excerpt = (pin.body || "").length > PIN_EXCERPT ? `${pin.body.slice(0, PIN_EXCERPT)}…` : pin.body || "";
+        const link = el("a", { href: `#msg-${pin.id}`, class: "pin-link" }, el("strong", { text: `${authorName(pin)}: ` }), excerpt);
+        link.addEventListener("click", (event) => {
+          const target = document.getElementById(`msg-${pin.id}`);
+          if (!target) return;
+          event.preventDefault();
+          target.scrollIntoView({ block: "center" });
+          target.querySelector("[data-body]")?.focus();
+        });
+        const unpin = isModerator()
+          ? el("button", { type: "button", class: "link", text: "Unpin", "aria-label": `Unpin ${authorName(pin)}'s message`, onclick: () => moderate("unpin", { message_id: pin.id }) })
+          : null;
+        return el("li", { dataset: { pinId: String(pin.id) } }, link, unpin ? " " : null, unpin);
+      }),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------- moderation
+  function moderate(action, fields = {}) {
+    const ref = `mod-${uuid()}`;
+    state.refs.set(ref, { kind: "moderate", action });
+    if (ui.modError) ui.modError.textContent = "";
+    if (!socket.send({ type: "moderate", action, ref, ...fields })) toast("Not connected; try again in a moment.", { kind: "warning" });
+  }
+
+  async function hideMessage(m) {
+    const reason = await ask({ title: `Hide ${authorName(m)}'s message`, label: "Reason (shown to moderators and in the log)", required: true, ok: "Hide" });
+    if (reason !== null) moderate("hide", { message_id: m.id, reason });
+  }
+
+  async function deleteMessage(m) {
+    const reason = await ask({ title: `Delete ${authorName(m)}'s message`, label: "Reason (kept in the moderation log)", help: "Nobody will see the text again, moderators included.", required: true, ok: "Delete" });
+    if (reason !== null) moderate("delete", { message_id: m.id, reason });
+  }
+
+  async function reportMessage(entry) {
+    const m = entry.data;
+    const reason = await ask({ title: `Report ${authorName(m)}'s message`, label: "What is wrong with it?", help: "Only the lounge's moderators see reports.", required: true, ok: "Report" });
+    if (reason === null) return;
+    const ref = `report-${uuid()}`;
+    state.refs.set(ref, { kind: "report" });
+    if (!socket.send({ type: "report", message_id: m.id, reason, ref })) toast("Not connected; try again in a moment.", { kind: "warning" });
+  }
+
+  async function editMessage(entry) {
+    const body = await ask({
+      title: "Edit your message",
+      label: "Message",
+      value: entry.data.body,
+      required: true,
+      ok: "Save",
+      validate: (text) => (utf8Bytes(text) > maxBytes ? `Too long: at most ${maxBytes} bytes, this is ${utf8Bytes(text)}.` : ""),
+    });
+    if (body === null || body === entry.data.body) return;
+    const ref = `edit-${uuid()}`;
+    state.refs.set(ref, { kind: "edit" });
+    if (!socket.send({ type: "message.edit", message_id: entry.data.id, body, ref })) toast("Not connected; your edit was not saved.", { kind: "warning" });
+  }
+
+  function resolveReport(report, action) {
+    const ref = `resolve-${uuid()}`;
+    state.refs.set(ref, { kind: "resolve" });
+    if (!socket.send({ type: "report.resolve", report_id: report.id, action, ref })) toast("Not connected; try again in a moment.", { kind: "warning" });
+  }
+
+  function renderReports() {
+    if (!ui.reports) return;
+    const reports = [...state.reports.values()].sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+    ui.reportsCount.textContent = reports.length ? `(${reports.length})` : "";
+    ui.reports.replaceChildren(
+      ...(reports.length
+        ? reports.map((report) => {
+            const by = report.reporter?.name || "Someone";
+            return el(
+              "li",
+              { class: "report", dataset: { reportId: String(report.id) } },
+              el("p", { class: "report-head" }, el("strong", { text: by }), " reported ", el("a", { href: `#msg-${report.message_id}`, text: "a message" }), " ", el("time", { datetime: report.created_at, class: "muted", text: clock(report.created_at) })),
+              el("p", { class: "report-reason" }, el("span", { class: "muted", text: "Reason: " }), report.reason),
+              el("blockquote", { class: "report-quote", text: report.reported_body || "(empty)" }),
+              el(
+                "p",
+                { class: "report-actions" },
+                el("button", { type: "button", class: "secondary small", dataset: { resolve: "dismiss" }, "aria-label": `Dismiss ${by}'s report`, text: "Dismiss", onclick: () => resolveReport(report, "dismiss") }),
+                el("button", { type: "button", class: "secondary small", dataset: { resolve: "hide" }, "aria-label": `Hide the message ${by} reported`, text: "Hide message", onclick: () => resolveReport(report, "hide") }),
+                el("button", { type: "button", class: "danger small", dataset: { resolve: "delete" }, "aria-label": `Delete the message ${by} reported`, text: "Delete message", onclick: () => resolveReport(report, "delete") }),
+              ),
+            );
+          })
+        : [el("li", { class: "muted", text: "No open reports." })]),
+    );
+  }
+
+  function onMember(event, data) {
+    const user = data.user || {};
+    const aboutMe = user.id === me.id;
+    if (aboutMe && event === "member.kicked") setRemoved("A moderator removed you from this lounge.");
+    if (aboutMe && event === "member.banned") setRemoved("A moderator banned you from this lounge.");
+    if (!isModerator()) return;
+    const row = state.members.get(user.id);
+    switch (event) {
+      case "member.joined":
+        state.members.set(user.id, { id: user.id, name: user.name, role: "member", muted_until: null, banned: false });
+        break;
+      case "member.left":
+      case "member.kicked":
+      case "member.unbanned":
+        state.members.delete(user.id);
+        break;
+      case "member.banned":
+        if (row) row.banned = true;
+        break;
+      case "member.muted":
+        if (row) row.muted_until = data.until || null;
+        break;
+      case "member.unmuted":
+        if (row) row.muted_until = null;
+        break;
+      case "member.role_changed":
+        if (row && data.role) row.role = data.role;
+        break;
+    }
+    renderMembers();
+  }
+
+  function renderMembers() {
+    if (!ui.members) return;
+    const rows = [...state.members.values()];
+    ui.membersCount.textContent = `(${rows.filter((r) => !r.banned).length})`;
+    const now = serverNow();
+    ui.members.replaceChildren(
+      ...rows.map((row) => {
+        const muted = row.muted_until && Date.parse(row.muted_until) > now;
+        const staff = row.role === "owner" || row.role === "moderator";
+        const badges = [];
+        if (row.role !== "member") badges.push(el("span", { class: "badge", text: row.role }));
+        if (muted) badges.push(el("span", { class: "badge badge-warn", title: new Date(row.muted_until).toLocaleString(), text: `muted until ${clock(row.muted_until)}` }));
+        if (row.banned) badges.push(el("span", { class: "badge badge-danger", text: "banned" }));
+        const actions = [];
+        if (row.id !== me.id && !staff) {
+          if (row.banned) actions.push(["Unban", "unban", () => moderate("unban", { user_id: row.id })]);
+          else {
+            if (muted) actions.push(["Unmute", "unmute", () => moderate("unmute", { user_id: row.id })]);
+            for (const minutes of MUTE_CHOICES) {
+              actions.push([`Mute ${minutes} min`, `mute-${minutes}`, () => moderate("mute", { user_id: row.id, minutes })]);
+            }
+            actions.push(["Kick…", "kick", () => memberWithReason(row, "kick")]);
+            actions.push(["Ban…", "ban", () => memberWithReason(row, "ban")]);
+          }
+        }
+        return el(
+          "li",
+          { class: "member", dataset: { memberId: String(row.id) } },
+          el("span", { class: "member-name", text: row.name }),
+          row.id === me.id ? el("span", { class: "muted", text: " (you)" }) : null,
+          " ",
+          ...badges,
+          actions.length ? menu(`Manage ${row.name}`, actions) : null,
+        );
+      }),
+    );
+  }
+
+  async function memberWithReason(row, action) {
+    const verb = action === "ban" ? "Ban" : "Remove";
+    const help = action === "ban" ? "They will not see, join or post in this lounge until unbanned." : "They can join again if the lounge is open.";
+    const reason = await ask({ title: `${verb} ${row.name}`, label: "Reason (optional, kept in the moderation log)", help, ok: verb });
+    if (reason !== null) moderate(action, { user_id: row.id, reason });
+  }
+
+  ui.lockToggle?.addEventListener("click", () => moderate(state.rights.locked ? "unlock" : "lock"));
+  ui.slowForm?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = ui.slowForm.querySelector("input");
+    const seconds = Number.parseInt(input.value, 10);
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) {
+      ui.modError.textContent = "Slow mode is a whole number of seconds from 0 to 3600.";
+      input.focus();
+      return;
+    }
+    moderate("slow_mode", { seconds });
+  });
+
+  // ---------------------------------------------------------------------------------- the dialog
+  /**
+   * Ask for a line of text in a modal dialog; null when cancelled.
+   * @param {{title: string, label: string, help?: string, value?: string, required?: boolean, ok?: string,
+   *          validate?: (text: string) => string}} options
+   * @returns {Promise<string|null>}
+   */
+  function ask({ title, label, help = "", value = "", required = false, ok = "OK", validate }) {
+    const opener = document.activeElement;
+    const form = dialog.querySelector("[data-dialog-form]");
+    const input = dialog.querySelector("[data-dialog-input]");
+    const error = dialog.querySelector("[data-dialog-error]");
+    dialog.querySelector("[data-dialog-title]").textContent = title;
+    dialog.querySelector("[data-dialog-label]").textContent = label;
+    const helpNode = dialog.querySelector("[data-dialog-help]");
+    helpNode.textContent = help;
+    helpNode.hidden = !help;
+    dialog.querySelector("[data-dialog-ok]").textContent = ok;
+    input.value = value;
+    error.textContent = "";
+    return new Promise((resolve) => {
+      const finish = (result) => {
+        form.removeEventListener("submit", onSubmit);
+        cancel.removeEventListener("click", onCancel);
+        dialog.removeEventListener("cancel", onEscape);
+        input.removeEventListener("keydown", onKey);
+        if (dialog.open) dialog.close();
+        if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+        else ui.log.focus();
+        resolve(result);
+      };
+      const onSubmit = (event) => {
+        event.preventDefault();
+        const text = input.value.trim();
+        const problem = required && !text ? "Please fill this in." : validate?.(text) || "";
+        if (problem) {
+          error.textContent = problem;
+          input.focus();
+          return;
+        }
+        finish(text);
+      };
+      const onCancel = () => finish(null);
+      const onEscape = (event) => {
+        event.preventDefault();
+        finish(null);
+      };
+      const onKey = (event) => {
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+      };
+      const cancel = dialog.querySelector("[data-dialog-cancel]");
+      form.addEventListener("submit", onSubmit);
+      cancel.addEventListener("click", onCancel);
+      dialog.addEventListener("cancel", onEscape);
+      input.addEventListener("keydown", onKey);
+      dialog.showModal();
+      input.focus();
+    });
+  }
+
+  // ---------------------------------------------------------------------------------- layout
+  function renderEmpty() {
+    const hasItems = ui.log.querySelector(".msg");
+    let empty = ui.log.querySelector("[data-messages-empty]");
+    if (hasItems) {
+      empty?.remove();
+      return;
+    }
+    if (!empty) {
+      empty = el("li", { class: "messages-empty muted", "data-messages-empty": true });
+      ui.log.append(empty);
+    }
+    empty.textContent = state.loaded ? "No messages yet. Say hello, or ask the coach a question." : "Loading messages…";
+  }
+
+  function isNearBottom() {
+    return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  function scrollToBottom(force = false) {
+    if (force || isNearBottom()) ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  // An open menu closes when the click or the focus goes elsewhere.
+  const closeMenus = (event) => {
+    for (const open of root.querySelectorAll("details.menu[open]")) if (!open.contains(event.target)) open.open = false;
+  };
+  document.addEventListener("click", closeMenus);
+  document.addEventListener("focusin", closeMenus);
+
+  // ---------------------------------------------------------------------------------- go
+  applyRights(state.rights);
+  applyLounge({});
+  renderMembers();
+  updateBytes();
+  socket.start();
+}

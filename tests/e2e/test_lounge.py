@@ -1,0 +1,317 @@
+"""The lounge room in a real browser against the live stack (daphne + both Celery pools):
+the coach streaming in, a live mute, posting between two people, the byte cap, reports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from domains.accounts.models import Membership, Organisation, Role, User
+from domains.compliance.services import consent_record, policy_publish
+from domains.lounges.models import Lounge, LoungeMembership, LoungeRole, Message
+from tests.factories import UserFactory
+from tests.factories.lounges import LoungeFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = "/tmp/lounge-{name}.png"
+
+
+@pytest.fixture
+def policies() -> list[Any]:
+    """Published policies: everyone in these tests has accepted them, so the consent page stays away."""
+    return [
+        policy_publish(kind="privacy", version="1", title="Privacy policy", body="We keep little."),
+        policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
+    ]
+
+
+@pytest.fixture
+def lounge(policies: list[Any]) -> Lounge:
+    """An open lounge with the offline coach."""
+    organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
+    lounge = LoungeFactory(
+        organisation=organisation,
+        slug="interview-practice",
+        title="Interview practice",
+        topic="Mock interviews, feedback and nerves",
+        coach_name="Coach Kim",
+        coach_provider="offline",
+    )
+    return lounge
+
+
+@pytest.fixture
+def person(lounge: Lounge, policies: list[Any]) -> Callable[..., User]:
+    """`person(name, lounge_role=None)`: a consenting member of the organisation (and of the lounge)."""
+
+    def make(name: str, lounge_role: str | None = LoungeRole.MEMBER) -> User:
+        org_role = Role.MENTOR if lounge_role in (LoungeRole.MODERATOR, LoungeRole.OWNER) else Role.LEARNER
+        user: User = UserFactory(display_name=name)
+        Membership.objects.create(user=user, organisation=lounge.organisation, role=org_role)
+        consent_record(user=user, documents=policies, request=None)
+        if lounge_role is not None:
+            LoungeMembership.objects.create(lounge=lounge, user=user, role=lounge_role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def open_as(browser: Any, live_stack: Any, page: Any, login_browser: Any) -> Iterator[Callable[[User], Any]]:
+    """`open_as(user)`: a page signed in as `user` in its own browser profile, showing the room live.
+    The first call uses the `page` fixture; each further one gets a fresh context."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+    opened: list[Any] = []
+
+    def open_room(user: User, slug: str = "interview-practice") -> Any:
+        if not opened:
+            login_browser(user)
+            tab = page
+        else:
+            context = browser.new_context(base_url=live_stack.live_url, viewport={"width": 1280, "height": 800})
+            context.set_default_timeout(15_000)
+            contexts.append(context)
+            cookies = live_stack.login(user)
+            context.add_cookies(
+                [{"name": name, "value": value, "url": live_stack.live_url} for name, value in cookies.items()]
+            )
+            tab = context.new_page()
+            tab.on("pageerror", lambda error: errors.append(str(error)))
+        opened.append(tab)
+        tab.goto(f"/lounges/{slug}/")
+        expect(tab.locator("[data-lounge-room]")).to_have_attribute("data-state", "ready")
+        expect(tab.locator("[data-conn-status]")).to_have_attribute("data-state", "live")
+        return tab
+
+    yield open_room
+    for context in contexts:
+        context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def composer(tab: Any) -> Any:
+    return tab.locator("[data-composer]")
+
+
+def test_the_coach_reply_streams_in_as_text_then_completes_as_html(open_as: Any, person: Any) -> None:
+    """A learner asks the coach: the reply shows as growing plain text while streaming, then as the
+    server's sanitised HTML labelled "offline coach"; the streaming → complete trail is recorded."""
+    learner = person("Ana Learner")
+    tab = open_as(learner)
+    expect(tab.locator("[data-messages-empty]")).to_contain_text("No messages yet")
+    expect(tab.locator("[data-presence]")).to_contain_text("Ana Learner")
+
+    tab.locator("[data-composer-body]").fill("How do I prepare for a mock interview?")
+    tab.get_by_role("button", name="Ask the coach").click()
+
+    question = tab.locator("li.msg-user").filter(has_text="How do I prepare")
+    expect(question).to_have_count(1)
+    expect(question).not_to_have_attribute("data-pending", re.compile(".*"))
+    reply = tab.locator("li.msg-coach")
+    expect(reply).to_have_count(1)
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.locator(".msg-author")).to_have_text("Coach Kim")
+    expect(reply.locator("[data-provider]")).to_have_text("offline coach")
+    expect(reply.locator("[data-body] p").first).to_be_visible()  # the server's HTML, not raw text
+    expect(reply.locator("[data-stop]")).to_have_count(0)
+
+    history = reply.get_attribute("data-history").split()
+    states = [mark.split(":")[0] for mark in history]
+    lengths = [int(mark.split(":")[1]) for mark in history]
+    assert states[0] == "streaming" and states[-1] == "complete", history
+    streamed = [n for state, n in zip(states, lengths, strict=True) if state == "streaming" and n > 0]
+    assert streamed, f"no streamed text was shown before completion: {history}"
+    assert streamed == sorted(streamed) and lengths[-1] >= streamed[-1], history
+
+    stored = Message.objects.get(author_kind="coach")
+    assert stored.summoned_by == learner
+    assert stored.reply_to is not None and stored.reply_to.body.startswith("How do I prepare")
+    assert tab.locator("[data-composer-body]").input_value() == ""
+    tab.screenshot(path=SCREENSHOTS.format(name="learner"), full_page=True)
+    tab.emulate_media(color_scheme="dark")
+    tab.screenshot(path=SCREENSHOTS.format(name="learner-dark"), full_page=True)
+    tab.set_viewport_size({"width": 390, "height": 844})
+    tab.screenshot(path=SCREENSHOTS.format(name="learner-narrow"), full_page=True)
+
+
+def test_mute_slow_mode_and_lock_reach_the_learners_composer_live(open_as: Any, person: Any) -> None:
+    """A moderator mutes a learner from the member list; the learner's open page disables its
+    composer at once, says why and counts down; an unmute enables it again. Slow mode and a lock
+    set from the room controls apply the same way."""
+    learner = person("Ana Learner")
+    mentor = person("Marc Mentor", LoungeRole.MODERATOR)
+    learner_tab = open_as(learner)
+    mentor_tab = open_as(mentor)
+    expect(learner_tab.locator("[data-send]")).to_be_enabled()
+
+    member = mentor_tab.locator("[data-members] li").filter(has_text="Ana Learner")
+    member.get_by_label("Manage Ana Learner").click()
+    member.get_by_role("button", name="Mute 5 min").click()
+    expect(member).to_contain_text("muted until")
+
+    status = learner_tab.locator("[data-composer-status]")
+    expect(status).to_be_visible()
+    expect(status).to_contain_text("You are muted")
+    expect(status).to_contain_text(re.compile(r"again in [45]:\d\d min"))
+    expect(learner_tab.locator("[data-send]")).to_be_disabled()
+    expect(learner_tab.get_by_role("button", name="Ask the coach")).to_be_disabled()
+    expect(learner_tab.locator("[data-composer-body]")).to_be_disabled()
+    shown = status.inner_text()
+    expect(status).not_to_have_text(shown, timeout=5_000)  # the countdown ticks
+    learner_tab.screenshot(path=SCREENSHOTS.format(name="muted"), full_page=True)
+
+    member.get_by_label("Manage Ana Learner").click()
+    member.get_by_role("button", name="Unmute").click()
+    expect(status).to_be_hidden()
+    expect(learner_tab.locator("[data-send]")).to_be_enabled()
+    expect(learner_tab.locator("[data-composer-body]")).to_be_enabled()
+
+    # Slow mode: after one message, Send waits for the countdown (the text box stays usable).
+    mentor_tab.get_by_label("Slow mode (seconds between messages, 0 = off)").fill("120")
+    mentor_tab.get_by_role("button", name="Set", exact=True).click()
+    expect(learner_tab.locator("[data-room-slow]")).to_have_text("Slow mode: 120 s")
+    learner_tab.locator("[data-composer-body]").fill("One thought")
+    learner_tab.locator("[data-composer-body]").press("Enter")
+    expect(mentor_tab.locator("li.msg-user").filter(has_text="One thought")).to_have_count(1)
+    expect(status).to_contain_text(re.compile(r"Slow mode: one message every 120 s. You can post again in 1:\d\d min"))
+    expect(learner_tab.locator("[data-send]")).to_be_disabled()
+    expect(learner_tab.locator("[data-composer-body]")).to_be_enabled()
+
+    # A lock applies live too.
+    mentor_tab.get_by_role("button", name="Lock room").click()
+    expect(status).to_contain_text("The lounge is locked")
+    expect(learner_tab.locator("[data-room-locked]")).to_be_visible()
+    expect(mentor_tab.get_by_role("button", name="Unlock room")).to_have_attribute("aria-pressed", "true")
+
+
+def test_posts_reach_other_members_and_an_oversized_message_is_refused_and_kept(open_as: Any, person: Any) -> None:
+    """A message posted with Enter appears on another member's open page; typing shows there; a
+    message over 4 KB (UTF-8 bytes) is refused with a clear message and stays in the composer."""
+    ana = person("Ana Learner")
+    bea = person("Bea Learner")
+    ana_tab = open_as(ana)
+    bea_tab = open_as(bea)
+    expect(ana_tab.locator("[data-presence]")).to_contain_text("Bea Learner")
+
+    bea_tab.locator("[data-composer-body]").press_sequentially("Hi")
+    expect(ana_tab.locator("[data-typing]")).to_have_text("Bea Learner is typing…")
+
+    box = ana_tab.locator("[data-composer-body]")
+    box.fill("Hello **room**, line one")
+    box.press("Shift+Enter")
+    box.press_sequentially("line two")
+    box.press("Enter")
+    posted = bea_tab.locator("li.msg-user").filter(has_text="line two")
+    expect(posted).to_have_count(1)
+    expect(posted.locator(".msg-author")).to_have_text("Ana Learner")
+    expect(posted.locator("[data-body] strong")).to_have_text("room")
+    expect(bea_tab.locator("[data-typing]")).to_have_text("")
+    expect(box).to_have_value("")
+
+    too_long = "€" * 1366  # 4098 bytes in UTF-8, 1366 characters
+    box.fill(too_long)
+    expect(ana_tab.locator("[data-composer-bytes]")).to_contain_text("4098 / 4096 bytes")
+    ana_tab.get_by_role("button", name="Send").click()
+    error = ana_tab.locator("[data-composer-error]")
+    expect(error).to_contain_text("at most 4096 bytes")
+    expect(error).to_contain_text("4098")
+    expect(box).to_have_value(too_long)
+    assert not Message.objects.filter(body__startswith="€").exists()
+
+    box.press("End")
+    box.press("Backspace")  # 4095 bytes: now it fits
+    box.press("Enter")
+    expect(bea_tab.locator("li.msg-user").filter(has_text="€€€")).to_have_count(1)
+    expect(error).to_be_empty()
+    assert Message.objects.filter(author=ana).count() == 2
+
+    # Ana edits her first message; Bea's page shows the new text.
+    mine = ana_tab.locator("li.msg-user").filter(has_text="line two")
+    mine.get_by_label(re.compile("Actions for Ana Learner")).click()
+    mine.get_by_role("button", name="Edit").click()
+    dialog = ana_tab.locator("[data-dialog]")
+    dialog.get_by_label("Message").fill("Hello room, edited")
+    dialog.get_by_role("button", name="Save").click()
+    expect(posted).to_have_count(0)
+    edited = bea_tab.locator("li.msg-user").filter(has_text="Hello room, edited")
+    expect(edited).to_contain_text("edited")
+
+
+def test_a_guest_of_an_open_lounge_reads_then_joins_to_post(open_as: Any, person: Any) -> None:
+    """Someone in the organisation but not in the lounge can read it; the composer says why it is
+    disabled and offers Join; after joining, they can post."""
+    guest = person("Gus Guest", lounge_role=None)
+    tab = open_as(guest)
+    status = tab.locator("[data-composer-status]")
+    expect(status).to_contain_text("You are not a member of this lounge")
+    expect(tab.locator("[data-composer-body]")).to_be_disabled()
+
+    tab.get_by_role("button", name="Join this lounge").click()
+    expect(tab.locator("[data-lounge-room]")).to_have_attribute("data-state", "ready")
+    expect(status).to_be_hidden()
+    expect(tab.get_by_role("button", name="Join this lounge")).to_be_hidden()
+    tab.locator("[data-composer-body]").fill("Glad to be here")
+    tab.locator("[data-composer-body]").press("Enter")
+    expect(tab.locator("li.msg-user[data-message-id]").filter(has_text="Glad to be here")).to_have_count(1)
+    assert LoungeMembership.objects.filter(user=guest, role=LoungeRole.MEMBER).exists()
+
+
+def test_a_report_reaches_the_moderator_who_hides_the_message_for_everyone(open_as: Any, person: Any) -> None:
+    """A member reports a message; the moderator's report queue shows it live; "Hide message"
+    removes it from members' pages and the moderation log records both steps."""
+    author = person("Rude Rory")
+    reporter = person("Bea Learner")
+    mentor = person("Marc Mentor", LoungeRole.MODERATOR)
+    author_tab = open_as(author)
+    reporter_tab = open_as(reporter)
+    mentor_tab = open_as(mentor)
+
+    author_tab.locator("[data-composer-body]").fill("Something unkind about interviews")
+    author_tab.locator("[data-composer-body]").press("Enter")
+    message = reporter_tab.locator("li.msg-user").filter(has_text="Something unkind")
+    expect(message).to_have_count(1)
+    expect(message.locator("[data-stop]")).to_have_count(0)
+
+    message.get_by_label(re.compile("Actions for Rude Rory")).click()
+    message.get_by_role("button", name="Report…").click()
+    dialog = reporter_tab.locator("[data-dialog]")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("What is wrong with it?").fill("Unkind to others")
+    dialog.get_by_role("button", name="Report").click()
+    expect(dialog).to_be_hidden()
+
+    report = mentor_tab.locator("[data-reports] li.report")
+    expect(report).to_have_count(1)
+    expect(report).to_contain_text("Bea Learner")
+    expect(report).to_contain_text("Unkind to others")
+    expect(report.locator(".report-quote")).to_have_text("Something unkind about interviews")
+    mentor_tab.locator("[data-composer-body]").fill("Welcome, everyone. Please keep it kind.")
+    mentor_tab.locator("[data-composer-body]").press("Enter")
+    own = mentor_tab.locator("li.msg-user").filter(has_text="Welcome, everyone")
+    expect(own).to_have_count(1)
+    own.get_by_label(re.compile("Actions for Marc Mentor")).click()
+    own.get_by_role("button", name="Pin").click()
+    expect(mentor_tab.locator("[data-pins]")).to_contain_text("Welcome, everyone")
+    expect(reporter_tab.locator("[data-pins]")).to_contain_text("Welcome, everyone")
+    mentor_tab.screenshot(path=SCREENSHOTS.format(name="moderator"), full_page=True)
+
+    report.get_by_role("button", name="Hide the message Bea Learner reported").click()
+    expect(report).to_have_count(0)
+    expect(mentor_tab.locator("[data-reports]")).to_contain_text("No open reports")
+    expect(message).to_have_count(0)
+    expect(author_tab.locator("li.msg-user").filter(has_text="Something unkind")).to_have_count(0)
+    hidden_for_mod = mentor_tab.locator("li.msg-hidden").filter(has_text="Something unkind")
+    expect(hidden_for_mod).to_contain_text("hidden: report")
+
+    mentor_tab.get_by_role("link", name="Moderation log").click()
+    expect(mentor_tab.locator("h1")).to_have_text("Moderation log")
+    actions = mentor_tab.locator("tbody tr")
+    expect(actions.filter(has_text="lounge.message_hidden")).to_have_count(1)
+    expect(actions.filter(has_text="lounge.report_resolved")).to_have_count(1)
+    expect(actions.filter(has_text="lounge.message_pinned")).to_have_count(1)
