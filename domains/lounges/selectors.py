@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from domains.accounts.models import Organisation, User
 from domains.lounges.models import AuthorKind, Lounge, LoungeAccess, LoungeMembership, Message, Report, ReportStatus
@@ -114,3 +115,37 @@ def member_list(*, lounge: Lounge) -> QuerySet[LoungeMembership]:
 
 def users_named(user_ids: list[int]) -> list[dict[str, Any]]:
     return [{"id": u.pk, "name": u.public_name} for u in User.objects.filter(pk__in=user_ids).order_by("display_name")]
+
+
+def lounge_rights(*, lounge: Lounge, membership: LoungeMembership | None) -> dict[str, Any]:
+    """What a person may do in a lounge now: the page's first paint and the socket's `rights`."""
+    now = timezone.now()
+    moderator = membership is not None and membership.is_moderator
+    muted_until = membership.muted_until if membership is not None and membership.muted_now() else None
+    last_posted = membership.last_posted_at if membership is not None else None
+    return {
+        "member": membership is not None,
+        "role": membership.role if membership is not None else None,
+        "moderator": moderator,
+        "muted_until": muted_until.isoformat() if muted_until else None,
+        "locked": lounge.is_locked,
+        "slow_mode_seconds": lounge.slow_mode_seconds,
+        "last_posted_at": last_posted.isoformat() if last_posted else None,
+        "can_post": membership is not None and (moderator or (not lounge.is_locked and not muted_until)),
+        "now": now.isoformat(),
+    }
+
+
+def member_rows(*, lounge: Lounge) -> list[dict[str, Any]]:
+    """The member list moderators act on."""
+    now = timezone.now()
+    return [
+        {
+            "id": m.user_id,
+            "name": m.user.public_name,
+            "role": m.role,
+            "muted_until": m.muted_until.isoformat() if m.muted_until and m.muted_until > now else None,
+            "banned": m.is_banned,
+        }
+        for m in member_list(lounge=lounge)
+    ]

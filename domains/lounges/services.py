@@ -214,18 +214,19 @@ def message_post(
 ) -> tuple[Message, bool]:
     """Post a message; idempotent by `client_msg_id` (a repeat returns the first, `created=False`).
 
-    Locks the author's membership row, so two sockets of one person cannot beat slow mode.
+    Locks the author's membership row before anything else, so two sockets (or two servers) of one
+    person neither beat slow mode nor race one `client_msg_id` into the unique constraint.
     """
     text = check_body(body)
     if not client_msg_id:
         raise LoungeError("invalid", "client_msg_id is required.", field="client_msg_id")
+    membership = _membership_locked(lounge, author)
     existing = Message.objects.filter(author=author, client_msg_id=client_msg_id).select_related("lounge").first()
     if existing is not None:
         if existing.lounge_id != lounge.pk:
             raise LoungeError("invalid", "That client_msg_id was used elsewhere.", field="client_msg_id")
         return existing, False
     now = timezone.now()
-    membership = _membership_locked(lounge, author)
     check_can_post(lounge=lounge, membership=membership, now=now)
     reply_to = None
     if reply_to_id is not None:
@@ -276,7 +277,10 @@ def _moderate(message: Message, moderator: User, action: str, reason: str, **cha
         setattr(locked, field, value)
     locked.save(update_fields=[*changes, "updated_at"])
     _audit(moderator, lounge, f"message_{action}", locked, reason=reason, author=locked.author_id)
-    _publish(lounge, {"type": f"message.{action}", "id": locked.pk, "by": moderator.pk, "reason": reason})
+    event: dict[str, Any] = {"type": f"message.{action}", "id": locked.pk, "by": moderator.pk, "reason": reason}
+    if action == "unhidden":  # members never had the hidden text: send it back with the event
+        event["message"] = message_payload(locked)
+    _publish(lounge, event)
     return locked
 
 
@@ -479,10 +483,11 @@ def coach_summon(
 
     if not request_id or len(request_id) > 64:
         raise LoungeError("invalid", "request_id is required (at most 64 characters).", field="request_id")
+    # Lock first: two servers racing one request_id queue here, and the second finds the first reply.
+    membership = _membership_locked(lounge, user)
     existing = Message.objects.filter(lounge=lounge, summoned_by=user, coach_request_id=request_id).first()
     if existing is not None:
         return existing, False
-    membership = _membership_locked(lounge, user)
     check_can_post(lounge=lounge, membership=membership, now=timezone.now())
     try:
         ai_quota_check(organisation=lounge.organisation, user=user, feature="lounge")
@@ -501,10 +506,19 @@ def coach_summon(
         summoned_by=user,
         coach_request_id=request_id,
         reply_to=reply_to,
+        provider_label=_coach_label(lounge),
     )
     _publish(lounge, {"type": "message.created", "message": message_payload(message)})
     enqueue("workers.tasks.lounges.coach_reply_task", message.pk)
     return message, True
+
+
+def _coach_label(lounge: Lounge) -> str:
+    """What the UI shows beside the reply while it streams ("offline coach" with no AI key)."""
+    from domains.ai.services import provider_for, provider_named
+
+    provider = provider_named(lounge.coach_provider) if lounge.coach_provider else None
+    return (provider or provider_for(organisation=lounge.organisation, feature="lounge")).label
 
 
 @transaction.atomic

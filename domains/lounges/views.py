@@ -14,14 +14,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from domains.compliance.models import AuditEvent
 from domains.lounges.models import Lounge, LoungeAccess, LoungeMembership
 from domains.lounges.rules import can_view
-from domains.lounges.selectors import lounge_get_for_user, lounge_list_for_user, member_list
+from domains.lounges.selectors import lounge_get_for_user, lounge_list_for_user, lounge_rights, member_rows
 from domains.lounges.services import MAX_BODY_BYTES, LoungeError, lounge_join, lounge_leave
 
 MODERATION_LOG_PAGE_SIZE = 50
@@ -49,40 +48,6 @@ def _next_or(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _rights(lounge: Lounge, membership: LoungeMembership | None) -> dict[str, Any]:
-    """The same shape as the socket's `rights` (realtime/consumers/lounge.py), for the first paint
-    before the snapshot arrives; the socket's rights replace it."""
-    now = timezone.now()
-    moderator = membership is not None and membership.is_moderator
-    muted_until = membership.muted_until if membership is not None and membership.muted_now() else None
-    last_posted = membership.last_posted_at if membership is not None else None
-    return {
-        "member": membership is not None,
-        "role": membership.role if membership is not None else None,
-        "moderator": moderator,
-        "muted_until": muted_until.isoformat() if muted_until else None,
-        "locked": lounge.is_locked,
-        "slow_mode_seconds": lounge.slow_mode_seconds,
-        "last_posted_at": last_posted.isoformat() if last_posted else None,
-        "can_post": membership is not None and (moderator or (not lounge.is_locked and not muted_until)),
-        "now": now.isoformat(),
-    }
-
-
-def _member_rows(lounge: Lounge) -> list[dict[str, Any]]:
-    now = timezone.now()
-    return [
-        {
-            "id": m.user_id,
-            "name": m.user.public_name,
-            "role": m.role,
-            "muted_until": m.muted_until.isoformat() if m.muted_until and m.muted_until > now else None,
-            "banned": m.is_banned,
-        }
-        for m in member_list(lounge=lounge)
-    ]
-
-
 @login_required
 def directory(request: HttpRequest) -> HttpResponse:
     lounges = lounge_list_for_user(organisation=_organisation(request), user=request.user)  # type: ignore[arg-type]
@@ -107,8 +72,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
                 "access": lounge.access,
                 "coach_name": lounge.coach_name,
             },
-            "rights": _rights(lounge, membership),
-            "members": _member_rows(lounge) if moderator else [],
+            "rights": lounge_rights(lounge=lounge, membership=membership),
+            "members": member_rows(lounge=lounge) if moderator else [],
             "max_body_bytes": MAX_BODY_BYTES,
             "join_url": reverse("lounges:join", args=[lounge.slug]),
             "moderation_url": reverse("lounges:moderation_log", args=[lounge.slug]) if moderator else "",

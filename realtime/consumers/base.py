@@ -254,11 +254,14 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if len(raw.encode("utf-8")) > settings.REALTIME_MAX_FRAME_BYTES:
             await self.close(code=CloseCode.TOO_BIG)
             return
-        if not await self._within_rate():
-            return
         try:
             content = json.loads(raw)
         except ValueError:
+            content = None
+        ref = content.get("ref") if isinstance(content, dict) else None
+        if not await self._within_rate(ref):
+            return
+        if content is None:
             await self.send_error("bad_json", "Frames must be JSON objects.")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
@@ -266,7 +269,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         await self.receive_json(content)
 
-    async def _within_rate(self) -> bool:
+    async def _within_rate(self, ref: Any = None) -> bool:
         bucket = Bucket(settings.REALTIME_RATE_CAPACITY, settings.REALTIME_RATE_REFILL_PER_SECOND)
         decision = await atake(f"ws:{self.connection_id}", bucket)
         if decision.allowed:
@@ -276,7 +279,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if self.strikes >= settings.REALTIME_RATE_STRIKES:
             await self.close(code=CloseCode.RATE_LIMITED)
         else:
-            await self.send_error("rate_limited", "Too many messages; slow down.", retry_after=decision.retry_after)
+            await self.send_error(
+                "rate_limited", "Too many messages; slow down.", ref=ref, retry_after=decision.retry_after
+            )
         return False
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:

@@ -9,7 +9,6 @@ import structlog
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import Http404
-from django.utils import timezone
 from pydantic import Field
 
 from domains.accounts.models import User
@@ -19,6 +18,8 @@ from domains.lounges.models import Lounge, LoungeMembership, Message, MessageSta
 from domains.lounges.rules import can_view
 from domains.lounges.selectors import (
     lounge_get_for_user,
+    lounge_rights,
+    member_rows,
     message_get,
     message_history,
     message_payload,
@@ -166,6 +167,7 @@ class LoungeConsumer(StreamConsumer):
             "pins": [message_payload(message) for message in message_pins(lounge=lounge)],
             "presence": users_named(presence_user_ids(self.lounge.stream)),
             "reports": [report_payload(r) for r in report_queue(lounge=lounge)[:50]] if moderator else [],
+            "members": member_rows(lounge=lounge) if moderator else [],
         }
 
     @staticmethod
@@ -181,20 +183,7 @@ class LoungeConsumer(StreamConsumer):
             raise NotAllowed
         self.is_moderator = membership is not None and membership.is_moderator
         self.is_member = membership is not None
-        now = timezone.now()
-        muted_until = membership.muted_until if membership and membership.muted_now() else None
-        last_posted = membership.last_posted_at if membership else None
-        return {
-            "member": membership is not None,
-            "role": membership.role if membership else None,
-            "moderator": self.is_moderator,
-            "muted_until": muted_until.isoformat() if muted_until else None,
-            "locked": lounge.is_locked,
-            "slow_mode_seconds": lounge.slow_mode_seconds,
-            "last_posted_at": last_posted.isoformat() if last_posted else None,
-            "can_post": membership is not None and (self.is_moderator or (not lounge.is_locked and not muted_until)),
-            "now": now.isoformat(),
-        }
+        return lounge_rights(lounge=lounge, membership=membership)
 
     def filter_frame(self, frame: dict[str, Any]) -> dict[str, Any]:
         data = frame.get("data") or {}
@@ -270,12 +259,15 @@ class LoungeConsumer(StreamConsumer):
                     lounge=lounge, user=user, request_id=f"mention-{message.client_msg_id}"[:64], reply_to_id=posted.pk
                 )
                 summoned = reply.pk
+            membership = LoungeMembership.objects.filter(lounge=lounge, user=user).first()
+            last_posted = membership.last_posted_at if membership else None
             return {
                 "type": "ack",
                 "message_id": posted.pk,
                 "client_msg_id": posted.client_msg_id,
                 "duplicate": not created,
                 "coach_message_id": summoned,
+                "last_posted_at": last_posted.isoformat() if last_posted else None,
             }
 
         await self._call(message, post)
