@@ -15,6 +15,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+api.add_router("/notes", "domains.coaching.api.router")
 
 
 def openapi_json(request: HttpRequest) -> JsonResponse:

@@ -20,10 +20,12 @@ app.conf.task_routes = {
     "workers.tasks.lounges.coach_reply_task": {"queue": "ai"},
     "workers.tasks.lounges.coach_streams_sweep_task": {"queue": "beat"},
     "workers.tasks.realtime.stream_events_sweep_task": {"queue": "beat"},
+    "workers.tasks.coaching.note_embed_task": {"queue": "ai"},
 }
 app.conf.include = [
     "workers.tasks.realtime",
     "workers.tasks.lounges",
+    "workers.tasks.coaching",
 ]
 app.conf.beat_schedule = beat_schedule()
 

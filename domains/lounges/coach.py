@@ -58,8 +58,10 @@ def live_text(message_id: int) -> str | None:
 
 def lounge_passages(*, lounge: Lounge, query: str) -> Sequence[Passage]:
     """Notes shared with this lounge that ground its coach; never anyone's private notes, because
-    the whole room reads the reply. Retrieval arrives with notes (issue 5); until then, none."""
-    return ()
+    the whole room reads the reply (domains.coaching.retrieval filters the audience before ranking)."""
+    from domains.coaching.retrieval import passages_for_lounge
+
+    return passages_for_lounge(lounge=lounge, query=query)
 
 
 def coach_context(*, message: Message, budget_tokens: int | None = None) -> tuple[str, list[ChatMessage]]:

@@ -188,4 +188,5 @@ SENTRY_DSN = env("SENTRY_DSN", default="")
 from project.settings.ai import *  # noqa: E402
 from project.settings.celery import *  # noqa: E402
 from project.settings.channels import *  # noqa: E402
+from project.settings.coaching import *  # noqa: E402
 from project.settings.lounges import *  # noqa: E402

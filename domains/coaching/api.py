@@ -1,0 +1,187 @@
+"""/api/v1/notes: notes CRUD and search (django-ninja; session cookie + CSRF, the API's default auth).
+
+Every lookup is scoped by the organisation bound to the session; a note the caller may not read,
+and a lounge of another organisation, answer 404. Bad input answers 422 with one entry per field.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import StringConstraints
+
+from domains.accounts.models import Organisation
+from domains.coaching import retrieval, services
+from domains.coaching.models import BODY_MAX_BYTES, TAG_MAX, TAGS_MAX, TITLE_MAX, Note
+from domains.coaching.selectors import lounge_get_for_notes, note_get_for_user, note_list_for_user
+
+router = Router(tags=["notes"])
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=TAG_MAX,
+        pattern=r"^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$",
+    ),
+]
+# Characters, a first bound; the service checks the 100,000-byte UTF-8 limit exactly.
+Body = Annotated[str, StringConstraints(max_length=BODY_MAX_BYTES)]
+
+
+class NoteIn(Schema):
+    title: Title
+    body: Body = ""
+    tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
+    pinned: bool = False
+    lounge_id: int | None = Field(default=None, description="Share with this lounge (moderators only); empty: private.")
+
+
+class NotePatch(Schema):
+    title: Title | None = None
+    body: Body | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=TAGS_MAX)
+    pinned: bool | None = None
+    lounge_id: int | None = None
+
+
+class NoteOut(Schema):
+    id: int
+    title: str
+    body: str
+    tags: list[str]
+    pinned: bool
+    visibility: str
+    lounge_id: int | None
+    owner_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class NoteHitOut(Schema):
+    note_id: int
+    chunk_id: int
+    title: str
+    heading_path: str
+    snippet: str = Field(description="HTML: escaped text with <mark> around matches.")
+    char_start: int
+    char_end: int
+    score: float
+
+
+class SearchOut(Schema):
+    query: str
+    results: list[NoteHitOut]
+
+
+def _organisation(request: HttpRequest) -> Organisation:
+    organisation = getattr(request, "organisation", None)
+    if organisation is None:
+        raise HttpError(403, "You belong to no organisation.")
+    return organisation  # type: ignore[no-any-return]
+
+
+def _unprocessable(error: DjangoValidationError) -> NinjaValidationError:
+    """A service's field errors in the shape ninja gives schema errors (422, one entry per message)."""
+    fields = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    return NinjaValidationError(
+        [
+            {"type": "value_error", "loc": ["body", "payload", field], "msg": message}
+            for field, messages in fields.items()
+            for message in messages
+        ]
+    )
+
+
+def _call(service: Any, **kwargs: Any) -> Any:
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as error:
+        raise _unprocessable(error) from error
+    except PermissionDenied as error:
+        raise HttpError(403, str(error) or "Forbidden.") from error
+
+
+@router.get("", response=list[NoteOut], summary="Notes I can read")
+@paginate(LimitOffsetPagination)
+def note_list(request: HttpRequest, tag: str | None = None) -> Any:
+    if tag is not None and len(tag) > TAG_MAX:
+        raise NinjaValidationError([{"type": "string_too_long", "loc": ["query", "tag"], "msg": "Tag too long."}])
+    return note_list_for_user(user=request.user, organisation=_organisation(request), tag=tag)
+
+
+@router.post("", response={201: NoteOut}, summary="Write a note (private, or shared with a lounge I moderate)")
+def note_create(request: HttpRequest, payload: NoteIn) -> Status:
+    organisation = _organisation(request)
+    lounge = lounge_get_for_notes(lounge_id=payload.lounge_id, organisation=organisation) if payload.lounge_id else None
+    note = _call(
+        services.note_create,
+        user=request.user,
+        organisation=organisation,
+        title=payload.title,
+        body=payload.body,
+        tags=payload.tags,
+        pinned=payload.pinned,
+        lounge=lounge,
+        request=request,
+    )
+    return Status(201, note)
+
+
+@router.get("/search", response=SearchOut, summary="Search the notes I can read")
+def note_search(
+    request: HttpRequest,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    k: Annotated[int, Query(ge=1, le=50)] = 8,
+) -> dict[str, Any]:
+    hits = retrieval.notes_search(
+        organisation=_organisation(request), user=request.user, query=q, k=k, load_models=False
+    )
+    return {"query": q, "results": hits}
+
+
+@router.get("/{int:note_id}", response=NoteOut, summary="One note")
+def note_get(request: HttpRequest, note_id: int) -> Note:
+    return note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
+
+
+def _update(request: HttpRequest, note_id: int, fields: dict[str, Any]) -> Note:
+    organisation = _organisation(request)
+    note = note_get_for_user(note_id=note_id, user=request.user, organisation=organisation)
+    changes: dict[str, Any] = {name: fields[name] for name in ("title", "body", "tags", "pinned") if name in fields}
+    if "lounge_id" in fields:
+        lounge_id = fields["lounge_id"]
+        changes["lounge"] = lounge_get_for_notes(lounge_id=lounge_id, organisation=organisation) if lounge_id else None
+    return _call(services.note_update, note=note, user=request.user, request=request, **changes)  # type: ignore[no-any-return]
+
+
+@router.put("/{int:note_id}", response=NoteOut, summary="Replace a note")
+def note_put(request: HttpRequest, note_id: int, payload: NoteIn) -> Note:
+    return _update(request, note_id, payload.model_dump())
+
+
+@router.patch("/{int:note_id}", response=NoteOut, summary="Change some fields of a note")
+def note_patch(request: HttpRequest, note_id: int, payload: NotePatch) -> Note:
+    fields = payload.model_dump(exclude_unset=True)
+    for name in ("title", "body", "tags", "pinned"):
+        if name in fields and fields[name] is None:
+            raise NinjaValidationError(
+                [{"type": "value_error", "loc": ["body", "payload", name], "msg": f"{name} cannot be null."}]
+            )
+    return _update(request, note_id, fields)
+
+
+@router.delete("/{int:note_id}", response={204: None}, summary="Delete a note and its passages")
+def note_delete(request: HttpRequest, note_id: int) -> Status:
+    note = note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
+    _call(services.note_delete, note=note, user=request.user, request=request)
+    return Status(204, None)
