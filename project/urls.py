@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("domains.accounts.urls")),
     path("", include("domains.compliance.urls")),
     path("lounges/", include("domains.lounges.urls")),
+    path("notes/", include("domains.coaching.urls")),
+    path("coach/", include("domains.coaching.thread_urls")),
     path("api/v1/", api.urls),
     path("api/openapi.json", openapi_json, name="openapi"),
     path("", include("django_prometheus.urls")),
