@@ -309,3 +309,31 @@ def passages_for_learner(*, organisation: Organisation, user: Any, query: str, k
     """Passages grounding a learner's private coach thread: their notes and their lounges' shared notes."""
     hits = notes_search(organisation=organisation, user=user, query=query, k=k)
     return [_passage(hit) for hit in hits]
+
+
+def citation_url(source: str) -> str:
+    """`note:<id>#<start>-<end>` → the note page showing that passage."""
+    note, _, span = source.removeprefix("note:").partition("#")
+    if not note.isdigit():
+        return ""
+    return f"/notes/{note}/?passage={span}" if span else f"/notes/{note}/"
+
+
+def citations_for(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """The passages as a reply cites them: [n] is the n-th passage offered to the model."""
+    citations = []
+    for number, passage in enumerate(passages, start=1):
+        note_id = passage.source.removeprefix("note:").partition("#")[0]
+        title, _, heading = passage.title.partition(PATH_SEPARATOR)
+        citations.append(
+            {
+                "n": number,
+                "note_id": int(note_id) if note_id.isdigit() else None,
+                "title": title,
+                "heading": heading,
+                "source": passage.source,
+                "snippet": passage.text[:280],
+                "url": citation_url(passage.source),
+            }
+        )
+    return citations

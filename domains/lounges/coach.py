@@ -20,19 +20,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from domains.ai.providers.base import ChatMessage, ChatOptions, Delta, Passage, Result, estimate_tokens
-from domains.ai.providers.errors import AIError
-from domains.ai.services import chat_stream
+from domains.ai.providers.base import ChatMessage, ChatOptions, Passage, estimate_tokens
+from domains.ai.replies import ReplyOutcome, reply_is_running, reply_run_once, reply_stream
+from domains.coaching.retrieval import citations_for
 from domains.common.markdown import render_markdown
 from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
 from domains.lounges.selectors import message_payload
-from realtime.livetext import DeltaCoalescer, LiveText
+from realtime.livetext import LiveText
 from realtime.publish import publish_on_commit
-from realtime.redis import get_sync_redis
 
 log = structlog.get_logger(__name__)
 
-RUN_LOCK_SECONDS = 900
 CONTEXT_MESSAGES = 30
 
 # The instruction hierarchy: the persona may shape tone and scope, never these rules.
@@ -102,8 +100,7 @@ def coach_context(*, message: Message, budget_tokens: int | None = None) -> tupl
 
 def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.monotonic) -> Message | None:
     """Generate the reply for a streaming coach message, once. Returns None when there is nothing to do."""
-    redis = get_sync_redis()
-    if not redis.set(f"cw:coach:run:{message_id}", "1", nx=True, ex=RUN_LOCK_SECONDS):
+    if not reply_run_once(f"lounge-message:{message_id}"):
         log.info("coach.already_running", message_id=message_id)
         return None
     message = Message.objects.select_related("lounge__organisation", "summoned_by").filter(pk=message_id).first()
@@ -112,18 +109,17 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
     lounge = message.lounge
     system, messages = coach_context(message=message)
     question = messages[-1].content if messages else ""
-    live = live_text_for(message.pk)
-    live.start()
-    publisher = DeltaCoalescer(
-        lounge.stream, message.pk, interval=settings.REALTIME_COALESCE_MS / 1000, clock=clock, event_type="coach.delta"
-    )
-    flush_every = settings.COACH_FLUSH_SECONDS
-    last_flush = clock()
-    parts: list[str] = []
-    result: Result | None = None
-    error: AIError | None = None
     passages = list(lounge_passages(lounge=lounge, query=question))
-    stream = chat_stream(
+
+    def flush(text: str) -> None:
+        Message.objects.filter(pk=message.pk).update(body=text, updated_at=timezone.now())
+
+    outcome = reply_stream(
+        stream=lounge.stream,
+        message_id=message.pk,
+        live=live_text_for(message.pk),
+        flush=flush,
+        clock=clock,
         organisation=lounge.organisation,
         user=message.summoned_by,
         feature="lounge",
@@ -137,23 +133,7 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
         provider=_provider_override(lounge),
         enforce_quota=False,  # checked when the summons was accepted
     )
-    try:
-        for item in stream:
-            if isinstance(item, Delta) and item.text:
-                parts.append(item.text)
-                live.append(item.text)
-                publisher.add(item.text)
-                if clock() - last_flush >= flush_every:
-                    Message.objects.filter(pk=message.pk).update(body="".join(parts), updated_at=timezone.now())
-                    last_flush = clock()
-            elif isinstance(item, Result):
-                result = item
-    except AIError as failure:
-        error = failure
-        log.warning("coach.provider_failed", message_id=message.pk, error=type(failure).__name__)
-    finally:
-        publisher.flush()
-    return _finish(message, "".join(parts), result, error, citations=citations_for(passages))
+    return _finish(message, outcome, citations=citations_for(passages))
 
 
 def _provider_override(lounge: Lounge) -> Any:
@@ -165,48 +145,26 @@ def _provider_override(lounge: Lounge) -> Any:
     return provider_named(lounge.coach_provider)
 
 
-def citations_for(passages: Sequence[Passage]) -> list[dict[str, Any]]:
-    """The passages as the reply cites them: [n] is the n-th passage offered to the model."""
-    return [
-        {"n": number, "title": passage.title, "source": passage.source, "snippet": passage.text[:280]}
-        for number, passage in enumerate(passages, start=1)
-    ]
-
-
 @transaction.atomic
-def _finish(
-    message: Message, text: str, result: Result | None, error: AIError | None, *, citations: list[dict[str, Any]]
-) -> Message:
+def _finish(message: Message, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> Message:
     message = Message.objects.select_for_update().select_related("lounge").get(pk=message.pk)
     message.citations = citations
+    result = outcome.result
     if result is not None:
-        text = result.text or text
-        message.status = MessageStatus.STOPPED if result.stop_reason == "cancelled" else MessageStatus.COMPLETE
+        message.status = MessageStatus.STOPPED if outcome.stopped else MessageStatus.COMPLETE
         message.provider, message.model, message.provider_label = result.provider, result.model, result.label
         message.tokens_in, message.tokens_out = result.tokens_in, result.tokens_out
         message.ai_usage_id = result.usage_id
     else:
         message.status = MessageStatus.INTERRUPTED
-        message.error_code = getattr(error, "code", "") or type(error).__name__.lower()
-        message.error_message = _error_text(error)
-    message.body = text
-    message.body_html = render_markdown(text)
+        message.error_code = outcome.error_code
+        message.error_message = outcome.error_message
+    message.body = outcome.text
+    message.body_html = render_markdown(outcome.text)
     message.save()
     transaction.on_commit(lambda: live_text_for(message.pk).expire_soon())
     publish_on_commit(message.lounge.stream, {"type": "message.completed", "message": message_payload(message)})
     return message
-
-
-def _error_text(error: AIError | None) -> str:
-    known = {
-        "Overloaded": "The AI provider is overloaded. Try again in a moment.",
-        "RateLimited": "The AI provider is rate limiting us. Try again shortly.",
-        "SpendCapped": "The organisation's AI spending cap is reached.",
-        "ContextTooLong": "The conversation is too long for the model.",
-        "ProviderDown": "The AI provider is not answering.",
-        "StreamBroken": "The reply was cut off.",
-    }
-    return known.get(type(error).__name__, "The coach could not answer.")
 
 
 @transaction.atomic
@@ -218,10 +176,9 @@ def coach_streams_sweep(*, older_than_seconds: int) -> int:
         .filter(author_kind=AuthorKind.COACH, status=MessageStatus.STREAMING, updated_at__lt=cutoff)
         .select_related("lounge")
     )
-    redis = get_sync_redis()
     swept = 0
     for message in stale:
-        if redis.exists(f"cw:coach:run:{message.pk}"):
+        if reply_is_running(f"lounge-message:{message.pk}"):
             continue  # a job holds it (its lock outlives a dead worker by at most RUN_LOCK_SECONDS)
         message.status = MessageStatus.INTERRUPTED
         message.body = live_text(message.pk) or message.body

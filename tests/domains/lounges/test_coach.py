@@ -10,11 +10,11 @@ import pytest
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from domains.ai.replies import reply_run_once
 from domains.lounges.coach import coach_context, coach_reply_generate, coach_streams_sweep, live_text_for
 from domains.lounges.models import AuthorKind, Message, MessageStatus
 from realtime.livetext import DeltaCoalescer
 from realtime.models import StreamEvent
-from realtime.redis import get_sync_redis
 from tests.factories import UserFactory
 from tests.factories.lounges import LoungeFactory, MessageFactory
 
@@ -83,7 +83,7 @@ def test_the_sweep_interrupts_replies_whose_job_vanished_and_spares_running_ones
     live: Any = live_text_for(vanished.pk)
     live.start()
     live.append("half an ans")
-    get_sync_redis().set(f"cw:coach:run:{running.pk}", "1", ex=60)
+    assert reply_run_once(f"lounge-message:{running.pk}")
     assert coach_streams_sweep(older_than_seconds=300) == 1
     vanished.refresh_from_db()
     running.refresh_from_db()
