@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.accounts.models import User
+from domains.common.errors import Refusal
 from domains.common.markdown import render_markdown
 from domains.compliance.services import audit_record
 from domains.lounges.models import (
@@ -34,15 +35,8 @@ MAX_MUTE_MINUTES = 7 * 24 * 60
 COACH_MENTION = "@coach"
 
 
-class LoungeError(Exception):
-    """A refused action: `code` is machine-readable, `message` is for the person."""
-
-    def __init__(self, code: str, message: str, *, retry_after: float | None = None, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
-        self.field = field
+class LoungeError(Refusal):
+    """A refused lounge action."""
 
 
 def _publish(lounge: Lounge, event: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -16,9 +17,12 @@ import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisation_for_session
+from domains.common.errors import Refusal
 from realtime.publish import CONTROL_MESSAGE
 from realtime.ratelimit import Bucket, atake
 from realtime.replay import replay_after, snapshot_transaction, stream_cursors
@@ -304,6 +308,30 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if isinstance(ref, str):
             frame["ref"] = ref
         await self.send_json(frame)
+
+    async def run_action(self, message: ClientMessage, action: Callable[[], dict[str, Any] | None]) -> None:
+        """Run one service call in the database thread and answer with its reply, or an `error` frame:
+        a `Refusal` says why; a missing object is `not_found`; anything else is `server_error`, and
+        the socket stays open (the service's transaction rolled back, so nothing changed)."""
+        try:
+            reply = await database_sync_to_async(action)()
+        except Refusal as refusal:
+            extra: dict[str, Any] = {}
+            if refusal.retry_after is not None:
+                extra["retry_after"] = round(refusal.retry_after, 1)
+            if refusal.field:
+                extra["fields"] = {refusal.field: refusal.message}
+            await self.send_error(refusal.code, refusal.message, ref=message.ref, **extra)
+            return
+        except (Http404, ObjectDoesNotExist):
+            await self.send_error("not_found", "No such thing here.", ref=message.ref)
+            return
+        except Exception:
+            log.exception("socket.action_failed", message_type=message.type, consumer=type(self).__name__)
+            await self.send_error("server_error", "Something went wrong; nothing was changed.", ref=message.ref)
+            return
+        if reply is not None:
+            await self.send_json({**reply, "ref": message.ref})
 
     async def handle_ping(self, message: PingMessage) -> None:
         await self.send_json({"type": "pong", "ref": message.ref})

@@ -217,32 +217,13 @@ class LoungeConsumer(StreamConsumer):
 
     # ------------------------------------------------------------------ handlers
     async def _call(self, message: ClientMessage, action: Callable[[Lounge, User], dict[str, Any] | None]) -> None:
-        """Run one service call in the database thread, with a fresh lounge; answer errors as frames."""
+        """Run one service call in the database thread, with a fresh lounge."""
 
         def run() -> dict[str, Any] | None:
             lounge = Lounge.objects.select_related("organisation").get(pk=self.lounge.pk)
             return action(lounge, self.user)
 
-        try:
-            reply = await database_sync_to_async(run)()
-        except LoungeError as refusal:
-            extra: dict[str, Any] = {}
-            if refusal.retry_after is not None:
-                extra["retry_after"] = round(refusal.retry_after, 1)
-            if refusal.field:
-                extra["fields"] = {refusal.field: refusal.message}
-            await self.send_error(refusal.code, refusal.message, ref=message.ref, **extra)
-            return
-        except (Http404, Message.DoesNotExist, Report.DoesNotExist, User.DoesNotExist):
-            await self.send_error("not_found", "No such thing here.", ref=message.ref)
-            return
-        except Exception:
-            # Never drop a socket over one bad action; the person learns it failed, we get the trace.
-            log.exception("lounge.action_failed", message_type=message.type, lounge=self.lounge.pk)
-            await self.send_error("server_error", "Something went wrong; nothing was changed.", ref=message.ref)
-            return
-        if reply is not None:
-            await self.send_json({**reply, "ref": message.ref})
+        await self.run_action(message, run)
 
     async def handle_message_post(self, message: PostMessage) -> None:
         def post(lounge: Lounge, user: User) -> dict[str, Any]:
