@@ -15,6 +15,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(settings.REALTIME_RETENTION_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },
+        "coaching-thread-streams-sweep": {
+            "task": "workers.tasks.coaching.thread_streams_sweep_task",
+            "schedule": float(settings.COACH_SWEEP_SECONDS),
+            "options": {"queue": "beat"},
+        },
         "lounges-coach-streams-sweep": {
             "task": "workers.tasks.lounges.coach_streams_sweep_task",
             "schedule": float(settings.COACH_SWEEP_SECONDS),

@@ -21,6 +21,8 @@ app.conf.task_routes = {
     "workers.tasks.lounges.coach_streams_sweep_task": {"queue": "beat"},
     "workers.tasks.realtime.stream_events_sweep_task": {"queue": "beat"},
     "workers.tasks.coaching.note_embed_task": {"queue": "ai"},
+    "workers.tasks.coaching.thread_reply_task": {"queue": "ai"},
+    "workers.tasks.coaching.thread_streams_sweep_task": {"queue": "beat"},
 }
 app.conf.include = [
     "workers.tasks.realtime",
