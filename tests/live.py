@@ -14,9 +14,18 @@ in-process mocks do not reach it.
     live_stack.websocket(path, ...)     a `websockets` client connection (use `async with`)
     live_stack.logs                     {"daphne": Path, "worker": Path, "worker-ai": Path}
     live_stack.wait_healthy()           poll /healthz until database, redis and both pools are ok
+    live_stack.llm                      the fake OpenAI/Anthropic server behind the stack (`LiveLLM`)
 
-Extra environment for the subprocesses (e.g. OPENAI_BASE_URL of a loopback fake) comes from the
-session fixture `live_stack_extra_env`; override it in a conftest.
+The fake provider. `tests.fakes.llm_server` always runs with the stack (a thread of the test
+process, on a free loopback port), and the subprocesses get OPENAI_BASE_URL / ANTHROPIC_BASE_URL
+pointing at it with dummy keys, so the real SDKs inside the real `worker-ai` stream from it.
+AI_DEFAULT_PROVIDER stays `offline`, so nothing changes for code that does not ask for a provider:
+a lounge with `coach_provider="openai"` (or "anthropic"), or an `AIFeatureConfig` row, opts in.
+Script it from the test: `live_stack.llm.queue({...})`, `.chat_requests`, `.prompts`, `.wait_chat(n)`;
+the function fixture `live_llm` resets its scenarios and request log around a test.
+
+Extra environment for the subprocesses comes from the session fixture `live_stack_extra_env`
+(applied last, so it can override the above); override it in a conftest.
 """
 
 from __future__ import annotations
@@ -40,11 +49,15 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = float(os.environ.get("COACHWIRE_LIVE_STARTUP_SECONDS", "90"))
 STOP_SECONDS = 10.0
 # Workers beat every second so /healthz recovers quickly after each test's Redis flush (tests/conftest.py).
 HEARTBEAT_SECONDS = "1"
+FAKE_API_KEY = "sk-fake-live-stack"
+CHAT_PROTOCOLS = ("openai", "anthropic")
 
 
 def free_port() -> int:
@@ -77,6 +90,45 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
+class LiveLLM(FakeLLMServer):
+    """The live stack's fake provider: `FakeLLMServer` (queue, reset, requests, wait_for, wait_done)
+    plus views of the chat requests only (embeddings and probes left out)."""
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """Chat requests (OpenAI Chat Completions or Anthropic Messages), oldest first."""
+        return [r for r in self.requests if r.protocol in CHAT_PROTOCOLS]
+
+    @property
+    def chat_count(self) -> int:
+        return len(self.chat_requests)
+
+    @property
+    def prompts(self) -> list[dict[str, Any]]:
+        """What each chat request asked: {"protocol", "model", "system", "messages"}."""
+        return [
+            {
+                "protocol": r.protocol,
+                "model": (r.body or {}).get("model") if isinstance(r.body, dict) else None,
+                "system": r.system,
+                "messages": [m for m in r.messages if m.get("role") not in ("system", "developer")],
+            }
+            for r in self.chat_requests
+        ]
+
+    def wait_chat(self, count: int = 1, *, timeout: float = 10, done: bool = True) -> list[RecordedRequest]:
+        """Block until at least `count` chat requests arrived (and, with `done`, were fully handled:
+        answered, failed, or abandoned by the client); return the chat requests."""
+
+        def arrived(requests: list[RecordedRequest]) -> bool:
+            chats = [r for r in requests if r.protocol in CHAT_PROTOCOLS]
+            return len(chats) >= count and (not done or all(r.done.is_set() for r in chats[:count]))
+
+        if not self.wait_for(arrived, timeout):
+            raise AssertionError(f"expected {count} finished chat request(s) within {timeout}s: {self.chat_requests}")
+        return self.chat_requests
+
+
 @dataclass
 class LiveResponse:
     status: int
@@ -97,6 +149,7 @@ class LiveStack:
     port: int
     log_dir: Path
     env: dict[str, str]
+    llm: LiveLLM | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
 
@@ -334,11 +387,30 @@ def live_stack_extra_env() -> dict[str, str]:
     return {}
 
 
+def fake_provider_env(llm: FakeLLMServer) -> dict[str, str]:
+    """Environment that points both SDKs at the fake server, with dummy keys."""
+    no_proxy = ",".join(
+        dict.fromkeys(part for part in [*os.environ.get("NO_PROXY", "").split(","), "127.0.0.1", "localhost"] if part)
+    )
+    return {
+        "OPENAI_BASE_URL": llm.openai_base_url,
+        "OPENAI_API_KEY": FAKE_API_KEY,
+        "ANTHROPIC_BASE_URL": llm.anthropic_base_url,
+        "ANTHROPIC_API_KEY": FAKE_API_KEY,
+        # Keys are set now, which would make "" pick OpenAI: keep the offline default unless asked.
+        "AI_DEFAULT_PROVIDER": "offline",
+        # Never send a loopback call through a proxy from the environment.
+        "NO_PROXY": no_proxy,
+        "no_proxy": no_proxy,
+    }
+
+
 @pytest.fixture(scope="session")
 def live_stack(
     django_db_setup: None, live_stack_extra_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveStack]:
-    """daphne + worker (prefork: default, beat) + worker-ai (threads: ai), against the test database."""
+    """daphne + worker (prefork: default, beat) + worker-ai (threads: ai), against the test database,
+    with the fake LLM server (`live_stack.llm`) as their OpenAI and Anthropic."""
     from django.conf import settings
 
     env = {
@@ -357,11 +429,28 @@ def live_stack(
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(ROOT),
     )
+    # Reachable from the subprocesses: a thread of this process, on a free port of 127.0.0.1.
+    llm = LiveLLM()
+    llm.start()
+    env.update(fake_provider_env(llm))
     env.update(live_stack_extra_env)
-    stack = LiveStack(port=free_port(), log_dir=tmp_path_factory.mktemp("live-stack"), env=env)
+    stack = LiveStack(port=free_port(), log_dir=tmp_path_factory.mktemp("live-stack"), env=env, llm=llm)
     try:
         stack.start()
         stack.wait_ready()
         yield stack
     finally:
-        stack.stop()
+        try:
+            stack.stop()
+        finally:
+            llm.stop()
+
+
+@pytest.fixture
+def live_llm(live_stack: LiveStack) -> Iterator[LiveLLM]:
+    """The live stack's fake provider with no queued scenarios and an empty request log, reset again
+    after the test (a test's leftovers never script the next one)."""
+    assert live_stack.llm is not None
+    live_stack.llm.reset()
+    yield live_stack.llm
+    live_stack.llm.reset()
