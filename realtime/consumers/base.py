@@ -192,10 +192,18 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 await self._deliver(frame)
             await self.send_json({"type": "resumed", "stream": stream, "seq": self.cursors[stream]})
         missing = [stream for stream in self.streams if stream not in requested] if snapshot_missing else []
-        if resync or missing:
+        primary = self.primary or self.personal
+        if primary in missing or resync:
             await self.send_json(await self._snapshot_frame("resync" if resync else "snapshot"))
-        else:
-            await self.after_resume()
+            return
+        if missing:
+            # A secondary stream the client had no cursor for (the personal stream, say) is followed
+            # from now on: its earlier events were never this page's to replay.
+            cursors = await database_sync_to_async(stream_cursors)(missing)
+            for stream, seq in cursors.items():
+                self.cursors[stream] = seq
+                await self.send_json({"type": "resumed", "stream": stream, "seq": seq})
+        await self.after_resume()
 
     async def _deliver(self, frame: dict[str, Any]) -> None:
         """Send a durable frame exactly once and in order; repair a gap from the database."""
