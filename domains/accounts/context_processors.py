@@ -13,6 +13,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items: list[tuple[str, str]] = [("home", "Dashboard")]
     if roles:
         items.append(("lounges:directory", "Lounges"))
+        items.append(("notes:list", "Notes"))
+        items.append(("coach:thread_list", "Coach"))
     if Role.STAFF in roles or Role.MENTOR in roles:
         items.append(("accounts:members", "Members"))
     if Role.STAFF in roles:

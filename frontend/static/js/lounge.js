@@ -5,6 +5,7 @@
 
 import { RealtimeSocket } from "./realtime.js";
 import { toast } from "./app.js";
+import { linkCitationRefs, renderCitations } from "./stream_text.js";
 
 const TYPING_SEND_MS = 2000; // the server also drops typing beyond one per 2 s
 const TYPING_SHOW_MS = 5000;
@@ -591,6 +592,12 @@ function start(config) {
       head,
       body,
     );
+    // The notes that grounded a finished coach reply, with its "[n]" linked to them.
+    const citations = m.author_kind === "coach" && !streaming ? renderCitations(m.citations, `msg-${m.id}`) : null;
+    if (citations) {
+      linkCitationRefs(body, m.citations, `msg-${m.id}`);
+      item.append(citations);
+    }
     if (entry.history.length) item.dataset.history = entry.history.join(" ");
     if (m.status === "stopped" || m.status === "interrupted") {
       const note = m.status === "stopped" ? "Stopped before the end." : "Interrupted";
