@@ -311,6 +311,9 @@ def passages_for_learner(*, organisation: Organisation, user: Any, query: str, k
     return [_passage(hit) for hit in hits]
 
 
+_HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+
+
 def citation_url(source: str) -> str:
     """`note:<id>#<start>-<end>` → the note page showing that passage."""
     note, _, span = source.removeprefix("note:").partition("#")
@@ -332,7 +335,7 @@ def citations_for(passages: Sequence[Passage]) -> list[dict[str, Any]]:
                 "title": title,
                 "heading": heading,
                 "source": passage.source,
-                "snippet": passage.text[:280],
+                "snippet": _HEADING_MARKS.sub("", passage.text)[:280],
                 "url": citation_url(passage.source),
             }
         )
