@@ -17,6 +17,22 @@ CHANNEL_LAYERS = {
     }
 }
 
+# The layer's backend: "redis" (default, above), "redis-pubsub" (RedisPubSubChannelLayer, no
+# capacity or expiry) or "inmemory" (one process only; bench baseline B3, never in production).
+CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="redis")
+if CHANNEL_LAYER_BACKEND == "redis-pubsub":
+    CHANNEL_LAYERS["default"] = {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "cw-asgi"},
+    }
+elif CHANNEL_LAYER_BACKEND == "inmemory":
+    CHANNEL_LAYERS["default"] = {
+        "BACKEND": "channels.layers.InMemoryChannelLayer",
+        "CONFIG": {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000), "expiry": 60, "group_expiry": 86400},
+    }
+elif CHANNEL_LAYER_BACKEND != "redis":
+    raise ValueError(f"CHANNEL_LAYER_BACKEND must be redis, redis-pubsub or inmemory, not {CHANNEL_LAYER_BACKEND!r}")
+
 # The protocol version sent in every snapshot; a client built for another version reloads.
 REALTIME_PROTOCOL_VERSION = 1
 # Frames larger than this (UTF-8 bytes) close the socket with 1009.

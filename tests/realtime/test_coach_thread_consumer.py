@@ -63,7 +63,9 @@ async def test_only_the_owner_connects() -> None:
 async def test_an_answer_is_grounded_in_my_note_and_cites_it() -> None:
     user, thread, session = await _learner_with_thread()
     note = await database_sync_to_async(services.note_create)(
-        user=user, organisation=thread.organisation, title="STAR method",
+        user=user,
+        organisation=thread.organisation,
+        title="STAR method",
         body="Answer behavioural questions with Situation, Task, Action and Result. Keep each part short.",
     )
     assert await database_sync_to_async(NoteChunk.objects.filter(note=note).count)() >= 1
@@ -88,7 +90,7 @@ async def test_an_answer_is_grounded_in_my_note_and_cites_it() -> None:
 
 
 async def test_another_learners_private_note_never_grounds_my_answer() -> None:
-    user, thread, session = await _learner_with_thread()
+    _user, thread, session = await _learner_with_thread()
     other = await database_sync_to_async(UserFactory)()
     await database_sync_to_async(Membership.objects.create)(
         user=other, organisation=thread.organisation, role=Role.LEARNER
