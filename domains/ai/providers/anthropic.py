@@ -7,14 +7,21 @@ are caught here as httpx2 errors as well.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import httpx2
 
-from domains.ai.providers.base import ChatRequest, Delta, Finish, ProviderEvent, Usage, system_with_passages
+from domains.ai.providers.base import (
+    ChatRequest,
+    Delta,
+    Finish,
+    ProviderEvent,
+    Usage,
+    sdk_client,
+    system_with_passages,
+)
 from domains.ai.providers.errors import (
     AIError,
     ContextTooLong,
@@ -28,23 +35,16 @@ from domains.ai.providers.errors import (
 )
 
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "refusal": "content_filter"}
-_clients: dict[tuple[Any, ...], anthropic.Anthropic] = {}
-_clients_lock = threading.Lock()
 
 
 def _client(*, api_key: str, base_url: str, connect_timeout: float, idle_timeout: float) -> anthropic.Anthropic:
-    key = (api_key, base_url, connect_timeout, idle_timeout)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = anthropic.Anthropic(
-                api_key=api_key,
-                base_url=base_url or None,
-                max_retries=0,
-                timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout, pool=connect_timeout),
-            )
-            _clients[key] = client
-        return client
+    return sdk_client(
+        anthropic.Anthropic,
+        api_key=api_key,
+        base_url=base_url,
+        connect_timeout=connect_timeout,
+        idle_timeout=idle_timeout,
+    )
 
 
 class AnthropicProvider:

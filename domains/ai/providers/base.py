@@ -8,9 +8,12 @@ cancellation reaches the socket. Providers never retry and never sleep: that is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
+
+import httpx2
 
 Role = Literal["user", "assistant"]
 
@@ -145,3 +148,29 @@ def estimate_tokens(text: str) -> int:
 
 def prompt_text(request: ChatRequest) -> str:
     return system_with_passages(request.system, request.passages) + "".join(m.content for m in request.messages)
+
+
+T = TypeVar("T")
+
+_sdk_clients: dict[tuple[Any, ...], Any] = {}
+_sdk_clients_lock = threading.Lock()
+
+
+def sdk_client(
+    factory: Callable[..., T], *, api_key: str, base_url: str, connect_timeout: float, idle_timeout: float
+) -> T:
+    """One SDK client per class and configuration, shared by the worker's threads (httpx2 clients are
+    thread-safe). The SDK never retries (`max_retries=0`: `chat_stream` is the one retry layer), and
+    the read timeout bounds the wait for each chunk: it is the idle-chunk timeout."""
+    key = (factory, api_key, base_url, connect_timeout, idle_timeout)
+    with _sdk_clients_lock:
+        client = _sdk_clients.get(key)
+        if client is None:
+            client = factory(
+                api_key=api_key,
+                base_url=base_url or None,
+                max_retries=0,
+                timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout, pool=connect_timeout),
+            )
+            _sdk_clients[key] = client
+        return client  # type: ignore[no-any-return]

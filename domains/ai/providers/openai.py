@@ -6,14 +6,21 @@ retries are off (`max_retries=0`): `domains.ai.services` is the one retry layer.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import openai
 
-from domains.ai.providers.base import ChatRequest, Delta, Finish, ProviderEvent, Usage, system_with_passages
+from domains.ai.providers.base import (
+    ChatRequest,
+    Delta,
+    Finish,
+    ProviderEvent,
+    Usage,
+    sdk_client,
+    system_with_passages,
+)
 from domains.ai.providers.errors import (
     AIError,
     ContextTooLong,
@@ -27,25 +34,12 @@ from domains.ai.providers.errors import (
 )
 
 _SPEND_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "billing_error"}
-_clients: dict[tuple[Any, ...], openai.OpenAI] = {}
-_clients_lock = threading.Lock()
 
 
 def _client(*, api_key: str, base_url: str, connect_timeout: float, idle_timeout: float) -> openai.OpenAI:
-    """One SDK client per configuration, shared by the worker's threads (httpx2 clients are thread-safe)."""
-    key = (api_key, base_url, connect_timeout, idle_timeout)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = openai.OpenAI(
-                api_key=api_key,
-                base_url=base_url or None,
-                max_retries=0,
-                # `read` bounds the wait for each chunk: it is the idle-chunk timeout.
-                timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout, pool=connect_timeout),
-            )
-            _clients[key] = client
-        return client
+    return sdk_client(
+        openai.OpenAI, api_key=api_key, base_url=base_url, connect_timeout=connect_timeout, idle_timeout=idle_timeout
+    )
 
 
 class OpenAIProvider:
