@@ -4,11 +4,10 @@
 // Protocol: docs/realtime-protocol.md (coach threads). Server text reaches the page through
 // textContent; the only innerHTML is a message's `html`, rendered and sanitised by the server.
 
-import { RealtimeSocket } from "./realtime.js";
 import { toast } from "./app.js";
-import { clock, el, linkCitationRefs, renderCitations, StreamText, utf8Bytes, uuid } from "./stream_text.js";
-
-const NEAR_BOTTOM_PX = 120;
+import { el, StreamText, uuid } from "./stream_text.js";
+import { buttonRequest, CoachStreams, coachCitations, messageBody, messageLog, openChatSocket, personalEvent, record, statusNote, stopButton, timeStamp } from "./chat_common.js";
+import { createComposer } from "./composer.js";
 
 const root = document.querySelector("[data-coach-thread]");
 const configNode = document.getElementById("thread-config");
@@ -18,7 +17,6 @@ if (root && configNode) start(JSON.parse(configNode.textContent));
 /** @param {any} config */
 function start(config) {
   const me = config.user;
-  const maxBytes = config.max_body_bytes;
   const $ = (selector) => root.querySelector(selector);
   const ui = {
     log: $("[data-messages]"),
@@ -46,35 +44,36 @@ function start(config) {
     shown: new Map(),
     /** @type {Map<string, HTMLElement>} one element per user message and per answer slot */
     nodes: new Map(),
-    /** @type {Map<string, {body: string, el: HTMLElement}>} posts awaiting their ack, by client_msg_id */
-    outbox: new Map(),
     /** @type {Map<string, {kind: string, [key: string]: any}>} requests awaiting an answer, by ref */
     refs: new Map(),
-    /** @type {Map<number, any[]>} deltas that arrived before their message */
-    earlyDeltas: new Map(),
-    /** @type {Set<number>} coach.text requests in flight */
-    textRequested: new Set(),
   };
 
-  // One socket per tab: this socket also follows the personal stream (notifications).
-  window.coachwire?.personalSocket?.stop();
-
-  const socket = new RealtimeSocket(config.socket, {
+  const socket = openChatSocket(config.socket, {
+    root,
+    name: "coachSocket",
+    stream: () => state.stream,
+    resend: () => composer.resend(),
+    lost: () => {
+      if (state.loaded === false) setGone("This conversation is not available. It may have been deleted.");
+    },
     onSnapshot: (frame) => onSnapshot(frame),
     onEvent: (frame) => onEvent(frame),
-    onResumed: (frame) => {
-      if (frame.stream === state.stream) resendOutbox();
-    },
     onError: (frame) => onErrorFrame(frame),
     onMessage: (frame) => onFrame(frame),
-    onState: (connection) => {
-      root.dataset.conn = connection;
-      if (connection === "offline" && socket.stopped && state.loaded === false) {
-        setGone("This conversation is not available. It may have been deleted.");
-      }
-    },
   });
-  window.coachwire = Object.assign(window.coachwire || {}, { coachSocket: socket });
+  const log = messageLog(ui.log, {
+    loaded: () => state.loaded,
+    empty: "No messages yet. Ask your coach anything: it answers from your notes.",
+    loading: "Loading the conversation…",
+  });
+  const composer = createComposer({ ui, log, socket, maxBytes: config.max_body_bytes, author: me.name || "You" });
+  const streams = new CoachStreams({
+    socket,
+    log,
+    find: (id) => state.messages.get(id),
+    // Only the version on show has an element.
+    nodeOf: (entry) => (state.shown.get(slotKey(entry.data)) === entry.data.id ? state.nodes.get(slotKey(entry.data)) : null),
+  });
 
   // ---------------------------------------------------------------------------------- frames
   function onSnapshot(frame) {
@@ -84,30 +83,23 @@ function start(config) {
     state.messages.clear();
     state.order = [];
     state.nodes.clear();
-    state.earlyDeltas.clear();
-    state.textRequested.clear();
-    const pending = [...ui.log.querySelectorAll("[data-pending]")];
-    ui.log.replaceChildren();
-    for (const message of data.messages || []) remember(message);
-    for (const id of state.order) place(state.messages.get(id).data);
-    for (const item of pending) ui.log.append(item); // unsent messages stay, at the end
+    streams.clear();
+    // Unsent messages stay, at the end.
+    log.rebuild(() => {
+      for (const message of data.messages || []) remember(message);
+      for (const id of state.order) place(state.messages.get(id).data);
+    });
     state.loaded = true;
     root.dataset.state = "ready";
-    for (const entry of state.messages.values()) if (entry.data.status === "streaming" && !entry.live.length) requestText(entry.data.id);
-    renderEmpty();
+    for (const entry of state.messages.values()) if (entry.data.status === "streaming" && !entry.live.length) streams.request(entry.data.id);
+    log.renderEmpty();
     refreshTools();
-    scrollToBottom(true);
-    resendOutbox();
+    log.scrollToBottom(true);
+    composer.resend();
   }
 
   function onEvent(frame) {
-    if (frame.stream && state.stream && frame.stream !== state.stream) {
-      if (frame.event === "notification") {
-        const data = frame.data || {};
-        toast(data.text || data.title || "New notification");
-      }
-      return;
-    }
+    if (frame.stream && state.stream && frame.stream !== state.stream) return personalEvent(frame);
     const data = frame.data || {};
     switch (frame.event) {
       case "message.created":
@@ -115,7 +107,7 @@ function start(config) {
       case "message.completed":
         return onCompleted(data.message);
       case "coach.delta":
-        return applyDelta(data);
+        return streams.delta(data);
       case "thread.renamed":
         return applyTitle(data.title);
     }
@@ -123,22 +115,17 @@ function start(config) {
 
   function onFrame(frame) {
     if (frame.type === "ack") return onAck(frame);
-    if (frame.type === "coach.text") return applyText(frame);
+    if (frame.type === "coach.text") return streams.text(frame);
   }
 
   function onAck(frame) {
     const ref = frame.ref;
-    const posted = [ref, frame.client_msg_id].find((key) => key && state.outbox.has(key));
+    const posted = [ref, frame.client_msg_id].find((key) => key && composer.outbox.has(key));
     if (posted) {
-      const item = state.outbox.get(posted);
-      state.outbox.delete(posted);
-      if (state.messages.has(frame.message_id)) item.el.remove();
-      else {
-        item.el.dataset.pendingState = "sent";
-        item.el.dataset.messageId = String(frame.message_id);
-        item.el.querySelector("[data-pending-note]").textContent = "Sent";
-      }
-      renderEmpty();
+      const known = state.messages.has(frame.message_id);
+      const item = composer.acknowledge(posted, known);
+      if (!known) item.el.dataset.messageId = String(frame.message_id);
+      log.renderEmpty();
       return;
     }
     const pending = ref ? state.refs.get(ref) : undefined;
@@ -155,18 +142,7 @@ function start(config) {
     const retry = typeof frame.retry_after === "number" ? frame.retry_after : null;
     const fieldText = frame.fields ? Object.values(frame.fields).flat().join(" ") : "";
     const text = [frame.message, fieldText].filter(Boolean).join(" ") || "That did not work.";
-    if (ref && state.outbox.has(ref)) {
-      // Nothing the person wrote is lost: the text goes back into the composer.
-      const item = state.outbox.get(ref);
-      state.outbox.delete(ref);
-      item.el.remove();
-      const current = ui.body.value;
-      ui.body.value = current.trim() ? `${item.body}\n\n${current}` : item.body;
-      updateBytes();
-      showError(retry ? `${text} Try again in ${Math.ceil(retry)} s.` : text);
-      renderEmpty();
-      return;
-    }
+    if (composer.restore(ref, retry ? `${text} Try again in ${Math.ceil(retry)} s.` : text)) return;
     const pending = ref ? state.refs.get(ref) : undefined;
     if (ref) state.refs.delete(ref);
     if (pending?.kind === "rename") {
@@ -180,7 +156,7 @@ function start(config) {
       pending.button.textContent = pending.label;
     }
     if (pending?.kind === "regenerate" || pending?.kind === "stop") toast(text, { kind: "warning" });
-    else showError(text);
+    else composer.showError(text);
   }
 
   // ---------------------------------------------------------------------------------- messages
@@ -228,20 +204,20 @@ function start(config) {
       existing.replaceWith(fresh);
       if (focusAction) (fresh.querySelector(`[data-action="${focusAction}"]:not(:disabled)`) || fresh.querySelector("[data-body]"))?.focus();
     } else {
-      ui.log.insertBefore(fresh, ui.log.querySelector("[data-pending]"));
+      log.insert(fresh);
     }
     state.nodes.set(key, fresh);
   }
 
   function onCreated(message) {
     if (!message) return;
-    const near = isNearBottom();
+    const near = log.isNearBottom();
     const isNew = !state.messages.has(message.id);
     remember(message);
     if (message.role === "user" && message.client_msg_id) {
-      const placeholder = ui.log.querySelector(`[data-pending="${CSS.escape(message.client_msg_id)}"]`);
+      const placeholder = log.pendingItem(message.client_msg_id);
       if (placeholder) {
-        state.outbox.delete(message.client_msg_id);
+        composer.outbox.delete(message.client_msg_id);
         const node = renderUser(state.messages.get(message.id));
         placeholder.replaceWith(node);
         state.nodes.set(slotKey(message), node);
@@ -250,32 +226,20 @@ function start(config) {
       if (message.role === "coach" && isNew) state.shown.set(slotKey(message), message.id); // a new version: show it
       place(message);
     }
-    const early = state.earlyDeltas.get(message.id);
-    if (early) {
-      state.earlyDeltas.delete(message.id);
-      for (const delta of early.sort((a, b) => a.offset - b.offset)) applyDelta(delta);
-    }
-    renderEmpty();
+    streams.arrived(message.id);
+    log.renderEmpty();
     refreshTools();
-    if (near || message.role === "user") scrollToBottom(true);
+    if (near || message.role === "user") log.scrollToBottom(true);
   }
 
   function onCompleted(message) {
     if (!message) return;
-    const near = isNearBottom();
+    const near = log.isNearBottom();
     const entry = remember(message);
-    entry.live = new StreamText(message.body || "");
-    state.textRequested.delete(message.id);
+    streams.complete(entry, message);
     place(entry.data);
     refreshTools();
-    if (near) scrollToBottom(true);
-  }
-
-  /** Keep a trail of visible states on the element (for people debugging, and for browser tests). */
-  function record(entry, node) {
-    const mark = `${entry.data.status}:${entry.live.length}`;
-    if (entry.history[entry.history.length - 1] !== mark) entry.history.push(mark);
-    if (node) node.dataset.history = entry.history.join(" ");
+    if (near) log.scrollToBottom(true);
   }
 
   function renderUser(entry) {
@@ -288,17 +252,11 @@ function start(config) {
         { class: "msg-head" },
         el("span", { class: "msg-author", text: me.name || "You" }),
         el("span", { class: "badge", text: "you" }),
-        el("time", { datetime: m.created_at, title: new Date(m.created_at).toLocaleString(), text: clock(m.created_at) }),
+        timeStamp(m.created_at),
       ),
       // The person's own words; the server's HTML when it has rendered them.
-      m.html ? htmlBody(m.html) : el("div", { class: "msg-body", "data-body": true, tabindex: "-1", text: m.body || "" }),
+      messageBody(m),
     );
-  }
-
-  function htmlBody(html) {
-    const body = el("div", { class: "msg-body", "data-body": true, tabindex: "-1" });
-    body.innerHTML = html; // sanitised on the server (markdown-it-py + nh3): the one place HTML is assigned
-    return body;
   }
 
   function renderAnswer(key) {
@@ -316,39 +274,24 @@ function start(config) {
       el("span", { class: "msg-author", text: "Coach" }),
       m.provider_label ? el("span", { class: "badge msg-provider", "data-provider": true, text: m.provider_label }) : null,
       streaming ? el("span", { class: "msg-answering", "data-answering": true, text: "answering…" }) : null,
-      el("time", { datetime: m.created_at, title: new Date(m.created_at).toLocaleString(), text: clock(m.created_at) }),
+      timeStamp(m.created_at),
       versions.length > 1 ? pager(key, versions, index) : null,
     );
-    let body;
-    if (streaming) {
-      body = el("div", { class: "msg-body streaming", "data-body": true, tabindex: "-1", "aria-busy": "true" });
-      body.textContent = entry.live.text;
-    } else if (m.html) {
-      body = htmlBody(m.html);
-    } else {
-      body = el("div", { class: "msg-body", "data-body": true, tabindex: "-1", text: m.body || "" });
-    }
-    const prefix = `msg-${m.id}`;
-    const citations = streaming ? null : renderCitations(m.citations, prefix);
-    if (citations) linkCitationRefs(body, m.citations, prefix);
+    const body = messageBody(m, entry.live);
+    const citations = coachCitations(m, body);
     const node = el(
       "li",
       {
         class: "msg msg-coach",
-        id: prefix,
+        id: `msg-${m.id}`,
         dataset: { messageId: String(m.id), status: m.status, role: "coach", version: String(m.version || 1), versions: String(total), slot: key },
         "aria-label": total > 1 ? `Coach answer, version ${index + 1} of ${total}` : null,
       },
       head,
       body,
     );
-    if (m.status === "stopped" || m.status === "interrupted") {
-      const note = m.status === "stopped" ? "Stopped before the end." : "Interrupted";
-      const detail = m.error?.message ? `: ${m.error.message}` : m.status === "interrupted" ? "." : "";
-      node.append(el("p", { class: `msg-state msg-state-${m.status}`, "data-msg-state": true, text: note + detail }));
-    } else if (m.error?.message) {
-      node.append(el("p", { class: "msg-state", "data-msg-state": true, text: m.error.message }));
-    }
+    const note = statusNote(m, { anyError: true });
+    if (note) node.append(note);
     if (citations) node.append(citations);
     node.append(el("div", { class: "msg-actions", "data-tools": true }));
     record(entry, node);
@@ -389,7 +332,7 @@ function start(config) {
     tools.replaceChildren();
     const m = entry.data;
     if (m.status === "streaming") {
-      tools.append(el("button", { type: "button", class: "secondary small", "data-stop": true, dataset: { action: "stop" }, text: "Stop", "aria-label": "Stop the coach's answer", onclick: (event) => stopReply(m.id, event.currentTarget) }));
+      tools.append(stopButton({ socket, refs: state.refs, id: m.id, ariaLabel: "Stop the coach's answer", attrs: { dataset: { action: "stop" } } }));
     } else if (key === lastAnswerKey() && !versionsOf(key).some((v) => v.data.status === "streaming")) {
       tools.append(el("button", { type: "button", class: "secondary small", "data-regenerate": true, dataset: { action: "regenerate" }, text: "Regenerate", "aria-label": "Regenerate the last answer", onclick: (event) => regenerate(event.currentTarget) }));
     }
@@ -405,68 +348,10 @@ function start(config) {
   }
 
   // ---------------------------------------------------------------------------------- the coach
-  function applyDelta(delta) {
-    const entry = state.messages.get(delta.id);
-    if (!entry) {
-      const early = state.earlyDeltas.get(delta.id) || [];
-      early.push(delta);
-      state.earlyDeltas.set(delta.id, early);
-      return;
-    }
-    if (entry.data.status !== "streaming") return;
-    const outcome = entry.live.apply(delta);
-    if (outcome === "gap") requestText(delta.id); // a delta lost, or we joined between two
-    if (outcome === "applied") showStreamingText(entry);
-  }
-
-  function applyText(frame) {
-    state.textRequested.delete(frame.id);
-    const entry = state.messages.get(frame.id);
-    if (!entry || entry.data.status !== "streaming") return;
-    if (entry.live.replace(frame.text || "")) showStreamingText(entry);
-  }
-
-  function showStreamingText(entry) {
-    const key = slotKey(entry.data);
-    const node = state.nodes.get(key);
-    if (!node || state.shown.get(key) !== entry.data.id) return;
-    const near = isNearBottom();
-    const body = node.querySelector("[data-body]");
-    if (body) body.textContent = entry.live.text;
-    record(entry, node);
-    if (near) scrollToBottom(true);
-  }
-
-  function requestText(id) {
-    if (state.textRequested.has(id)) return;
-    state.textRequested.add(id);
-    socket.send({ type: "coach.text", message_id: id, ref: `text-${id}` });
-  }
-
-  function stopReply(id, button) {
-    const ref = `stop-${uuid()}`;
-    state.refs.set(ref, { kind: "stop", button, label: "Stop" });
-    button.disabled = true;
-    button.textContent = "Stopping…";
-    if (!socket.send({ type: "coach.stop", message_id: id, ref })) {
-      state.refs.delete(ref);
-      button.disabled = false;
-      button.textContent = "Stop";
-      toast("Not connected; try again in a moment.", { kind: "warning" });
-    }
-  }
-
   function regenerate(button) {
     const requestId = uuid();
-    state.refs.set(requestId, { kind: "regenerate", button, label: "Regenerate" });
-    button.disabled = true;
-    button.textContent = "Regenerating…";
-    if (!socket.send({ type: "coach.regenerate", request_id: requestId, ref: requestId })) {
-      state.refs.delete(requestId);
-      button.disabled = false;
-      button.textContent = "Regenerate";
-      toast("Not connected; try again in a moment.", { kind: "warning" });
-    }
+    const frame = { type: "coach.regenerate", request_id: requestId, ref: requestId };
+    buttonRequest({ socket, refs: state.refs, ref: requestId, frame, button, kind: "regenerate", label: "Regenerate", busy: "Regenerating…" });
   }
 
   // ---------------------------------------------------------------------------------- the title
@@ -508,107 +393,7 @@ function start(config) {
     ui.send.disabled = true;
   }
 
-  // ---------------------------------------------------------------------------------- composer
-  function updateBytes() {
-    const size = utf8Bytes(ui.body.value.trim());
-    const over = size > maxBytes;
-    ui.bytes.textContent = `${size} / ${maxBytes} bytes${over ? " (too long)" : ""}`;
-    ui.bytes.classList.toggle("over", over);
-    ui.body.setAttribute("aria-invalid", String(over));
-  }
-
-  function showError(text) {
-    ui.error.textContent = text;
-  }
-
-  function submit() {
-    const text = ui.body.value.trim();
-    if (!text) {
-      showError("Write something first.");
-      ui.body.focus();
-      return;
-    }
-    const size = utf8Bytes(text);
-    if (size > maxBytes) {
-      showError(`Too long to send: a message is at most ${maxBytes} bytes (UTF-8) and this one is ${size}. Shorten it and try again; your text is still here.`);
-      ui.body.focus();
-      return;
-    }
-    showError("");
-    const clientMsgId = uuid();
-    const item = el(
-      "li",
-      { class: "msg msg-user msg-mine msg-pending", dataset: { pending: clientMsgId, pendingState: "sending" } },
-      el("p", { class: "msg-head" }, el("span", { class: "msg-author", text: me.name || "You" }), el("span", { class: "badge", text: "you" }), el("span", { class: "muted", "data-pending-note": true, text: "Sending…" })),
-      el("div", { class: "msg-body", text }),
-    );
-    ui.log.append(item);
-    renderEmpty();
-    scrollToBottom(true);
-    state.outbox.set(clientMsgId, { body: text, el: item });
-    ui.body.value = "";
-    updateBytes();
-    if (!sendPost(clientMsgId)) {
-      item.dataset.pendingState = "waiting";
-      item.querySelector("[data-pending-note]").textContent = "Waiting for the connection…";
-    }
-  }
-
-  function sendPost(clientMsgId) {
-    const item = state.outbox.get(clientMsgId);
-    if (!item) return false;
-    return socket.send({ type: "message.post", client_msg_id: clientMsgId, body: item.body, ref: clientMsgId });
-  }
-
-  /** Unacknowledged posts go again after a reconnect: the client_msg_id makes a repeat harmless. */
-  function resendOutbox() {
-    for (const [clientMsgId, item] of state.outbox) {
-      if (item.el.dataset.pendingState === "sent") continue;
-      if (sendPost(clientMsgId)) {
-        item.el.dataset.pendingState = "sending";
-        item.el.querySelector("[data-pending-note]").textContent = "Sending…";
-      }
-    }
-  }
-
-  ui.composer.addEventListener("submit", (event) => {
-    event.preventDefault();
-    submit();
-  });
-  ui.body.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) return;
-    event.preventDefault();
-    submit();
-  });
-  ui.body.addEventListener("input", () => {
-    updateBytes();
-    if (ui.error.textContent && utf8Bytes(ui.body.value.trim()) <= maxBytes) showError("");
-  });
-
-  // ---------------------------------------------------------------------------------- layout
-  function renderEmpty() {
-    const hasItems = ui.log.querySelector(".msg");
-    let empty = ui.log.querySelector("[data-messages-empty]");
-    if (hasItems) {
-      empty?.remove();
-      return;
-    }
-    if (!empty) {
-      empty = el("li", { class: "messages-empty muted", "data-messages-empty": true });
-      ui.log.append(empty);
-    }
-    empty.textContent = state.loaded ? "No messages yet. Ask your coach anything: it answers from your notes." : "Loading the conversation…";
-  }
-
-  function isNearBottom() {
-    return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < NEAR_BOTTOM_PX;
-  }
-
-  function scrollToBottom(force = false) {
-    if (force || isNearBottom()) ui.log.scrollTop = ui.log.scrollHeight;
-  }
-
   // ---------------------------------------------------------------------------------- go
-  updateBytes();
+  composer.updateBytes();
   socket.start();
 }

@@ -3,55 +3,17 @@
 // realtime/consumers/lounge.py. Server text reaches the page through textContent; the only
 // innerHTML is a message's `html`, which the server renders and sanitises (markdown-it-py + nh3).
 
-import { RealtimeSocket } from "./realtime.js";
 import { toast } from "./app.js";
-import { linkCitationRefs, renderCitations } from "./stream_text.js";
+import { clock, el, StreamText, utf8Bytes, uuid } from "./stream_text.js";
+import { CoachStreams, coachCitations, messageBody, messageLog, openChatSocket, personalEvent, record, statusNote, stopButton, timeStamp } from "./chat_common.js";
+import { createComposer } from "./composer.js";
 
 const TYPING_SEND_MS = 2000; // the server also drops typing beyond one per 2 s
 const TYPING_SHOW_MS = 5000;
-const NEAR_BOTTOM_PX = 120;
 const PIN_EXCERPT = 140;
 const MUTE_CHOICES = [5, 15, 60];
 
 // ------------------------------------------------------------------------------------ helpers
-/**
- * Build an element: el("button", {type: "button", class: "x", dataset: {id: 1}, onclick}, "text", child)
- * @param {string} tag
- * @param {Object} [attrs]
- * @param {...(Node|string|null|undefined|false)} children
- * @returns {HTMLElement}
- */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
-    else if (key === "text") node.textContent = value;
-    else if (value === true) node.setAttribute(key, "");
-    else node.setAttribute(key, String(value));
-  }
-  for (const child of children) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(typeof child === "string" ? document.createTextNode(child) : child);
-  }
-  return node;
-}
-
-/** A random id for client_msg_id / request_id (crypto.randomUUID needs a secure context). */
-function uuid() {
-  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-const encoder = new TextEncoder();
-/** @param {string} text */
-const utf8Bytes = (text) => encoder.encode(text).length;
-/** Length in Unicode code points (the server's offsets count code points, JS strings UTF-16 units). */
-const codePoints = (text) => Array.from(text).length;
-
 /** @param {number} seconds */
 function duration(seconds) {
   const s = Math.max(0, Math.ceil(seconds));
@@ -60,12 +22,6 @@ function duration(seconds) {
   const m = Math.floor((s % 3600) / 60);
   const rest = String(s % 60).padStart(2, "0");
   return h ? `${h} h ${String(m).padStart(2, "0")} min` : `${m}:${rest} min`;
-}
-
-/** @param {string} iso */
-function clock(iso) {
-  const when = new Date(iso);
-  return Number.isNaN(when.getTime()) ? "" : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 // ------------------------------------------------------------------------------------ state
@@ -115,7 +71,7 @@ function start(config) {
     rights: { ...config.rights },
     clockSkew: 0, // server time minus this browser's time, in ms
     removed: "",
-    /** @type {Map<number, {data: any, el: HTMLElement, text: string, cpLen: number, history: string[]}>} */
+    /** @type {Map<number, {data: any, el: HTMLElement, live: StreamText, history: string[]}>} */
     messages: new Map(),
     /** @type {Map<number, any>} */
     pins: new Map(),
@@ -127,14 +83,8 @@ function start(config) {
     reports: new Map(),
     /** @type {Map<number, any>} */
     members: new Map((config.members || []).map((m) => [m.id, m])),
-    /** @type {Map<string, {body: string, el: HTMLElement, summon?: string, acked?: boolean}>} */
-    outbox: new Map(),
     /** @type {Map<string, {kind: string, [key: string]: any}>} requests awaiting an ack, by ref */
     refs: new Map(),
-    /** @type {Map<number, any[]>} deltas that arrived before their message */
-    earlyDeltas: new Map(),
-    /** @type {Set<number>} coach.text requests in flight */
-    textRequested: new Set(),
     lastTypingSent: 0,
     announced: "",
     countdown: 0,
@@ -144,27 +94,49 @@ function start(config) {
   const serverNow = () => Date.now() + state.clockSkew;
   const isModerator = () => Boolean(state.rights.moderator);
 
-  // One socket per tab: the lounge socket also follows the personal stream, so the page-wide
-  // personal socket that app.js opened is closed and its notifications are shown from here.
-  window.coachwire?.personalSocket?.stop();
-
-  const socket = new RealtimeSocket(config.socket, {
+  const socket = openChatSocket(config.socket, {
+    root,
+    name: "loungeSocket",
+    stream: () => state.stream,
+    resend: () => composer.resend(),
+    lost: () => {
+      if (!state.removed) setRemoved("This lounge is no longer available to you. Reload the page to check again.");
+    },
     onSnapshot: (frame) => onSnapshot(frame),
     onEvent: (frame) => onEvent(frame),
-    onResumed: (frame) => {
-      if (frame.stream === state.stream) resendOutbox();
-    },
     onRightsChanged: (frame) => applyRights(frame.rights || {}),
     onError: (frame) => onErrorFrame(frame),
     onMessage: (frame) => onFrame(frame),
-    onState: (connection) => {
-      root.dataset.conn = connection;
-      if (connection === "offline" && socket.stopped && !state.removed) {
-        setRemoved("This lounge is no longer available to you. Reload the page to check again.");
+  });
+  const log = messageLog(ui.log, {
+    loaded: () => state.loaded,
+    empty: "No messages yet. Say hello, or ask the coach a question.",
+    loading: "Loading messages…",
+  });
+  const composer = createComposer({
+    ui,
+    log,
+    socket,
+    maxBytes,
+    author: me.name,
+    refuse: () => blocked()?.text,
+    // "Ask the coach" with an empty box asks about the conversation so far.
+    onEmpty: ({ askCoach = false }) => {
+      if (!askCoach) return false;
+      composer.showError("");
+      summon(uuid());
+      return true;
+    },
+    // "Ask the coach" with text: the coach is asked once the post is acknowledged.
+    extra: ({ askCoach = false }) => ({ summon: askCoach ? uuid() : undefined }),
+    onInput: () => {
+      const now = Date.now();
+      if (ui.body.value.trim() && !blocked() && now - state.lastTypingSent >= TYPING_SEND_MS) {
+        if (socket.send({ type: "typing" })) state.lastTypingSent = now;
       }
     },
   });
-  window.coachwire = Object.assign(window.coachwire || {}, { loungeSocket: socket });
+  const streams = new CoachStreams({ socket, log, find: (id) => state.messages.get(id), nodeOf: (entry) => entry.el });
 
   // ---------------------------------------------------------------------------------- frames
   function onSnapshot(frame) {
@@ -173,12 +145,11 @@ function start(config) {
     if (data.lounge) applyLounge(data.lounge);
     applyRights(frame.rights || {});
     state.messages.clear();
-    state.earlyDeltas.clear();
-    state.textRequested.clear();
-    const pending = [...ui.log.querySelectorAll("[data-pending]")];
-    ui.log.replaceChildren();
-    for (const message of data.messages || []) addMessage(message, { scroll: false });
-    for (const item of pending) ui.log.append(item); // unsent messages stay, at the end
+    streams.clear();
+    // Unsent messages stay, at the end.
+    log.rebuild(() => {
+      for (const message of data.messages || []) addMessage(message, { scroll: false });
+    });
     state.pins = new Map((data.pins || []).map((p) => [p.id, p]));
     renderPins();
     state.presence = new Map((data.presence || []).map((u) => [u.id, u.name]));
@@ -188,20 +159,13 @@ function start(config) {
     renderMembers();
     state.loaded = true;
     root.dataset.state = "ready";
-    renderEmpty();
-    scrollToBottom(true);
-    resendOutbox();
+    log.renderEmpty();
+    log.scrollToBottom(true);
+    composer.resend();
   }
 
   function onEvent(frame) {
-    if (frame.stream && frame.stream !== state.stream) {
-      // The personal stream: notifications for every page.
-      if (frame.event === "notification") {
-        const data = frame.data || {};
-        toast(data.text || data.title || "New notification");
-      }
-      return;
-    }
+    if (frame.stream && frame.stream !== state.stream) return personalEvent(frame); // notifications for every page
     const data = frame.data || {};
     switch (frame.event) {
       case "message.created":
@@ -217,7 +181,7 @@ function start(config) {
       case "message.unpinned":
         return onModerated(frame.event, data);
       case "coach.delta":
-        return applyDelta(data);
+        return streams.delta(data);
       case "typing":
         return onTyping(data.user);
       case "presence.joined":
@@ -242,21 +206,15 @@ function start(config) {
   function onFrame(frame) {
     if (frame.type === "ack") return onAck(frame);
     if (frame.type === "rights") return applyRights(frame.rights || {});
-    if (frame.type === "coach.text") return applyText(frame);
+    if (frame.type === "coach.text") return streams.text(frame);
   }
 
   function onAck(frame) {
     const pending = frame.ref ? state.refs.get(frame.ref) : undefined;
     if (frame.ref) state.refs.delete(frame.ref);
-    if (frame.client_msg_id && state.outbox.has(frame.client_msg_id)) {
-      const item = state.outbox.get(frame.client_msg_id);
-      state.outbox.delete(frame.client_msg_id);
+    const item = frame.client_msg_id ? composer.acknowledge(frame.client_msg_id, state.messages.has(frame.message_id)) : undefined;
+    if (item) {
       if (!frame.duplicate && !isModerator()) state.rights.last_posted_at = new Date(serverNow()).toISOString();
-      if (state.messages.has(frame.message_id)) item.el.remove();
-      else {
-        item.el.dataset.pendingState = "sent";
-        item.el.querySelector("[data-pending-note]").textContent = "Sent";
-      }
       if (item.summon) summon(item.summon, frame.message_id);
       updateComposer();
       return;
@@ -277,24 +235,15 @@ function start(config) {
       state.rights.last_posted_at = new Date(last).toISOString();
     }
     if (frame.code === "locked") state.rights.locked = true;
-    if (ref && state.outbox.has(ref)) {
-      // Nothing the person wrote is lost: the text goes back into the composer.
-      const item = state.outbox.get(ref);
-      state.outbox.delete(ref);
-      item.el.remove();
-      const current = ui.body.value;
-      ui.body.value = current.trim() ? `${item.body}\n\n${current}` : item.body;
-      updateBytes();
-      showError(frame.message || "The message was not sent.");
-      renderEmpty();
+    if (composer.restore(ref, frame.message || "The message was not sent.")) {
       updateComposer();
       return;
     }
     const pending = ref ? state.refs.get(ref) : undefined;
     if (ref) state.refs.delete(ref);
     if (frame.code === "rate_limited") {
-      showError(frame.message || "Too many messages; slow down.");
-      if (state.outbox.size) setTimeout(resendOutbox, Math.max(1, retry || 1) * 1000);
+      composer.showError(frame.message || "Too many messages; slow down.");
+      if (composer.outbox.size) setTimeout(composer.resend, Math.max(1, retry || 1) * 1000);
       return;
     }
     const text = frame.message || "That did not work.";
@@ -305,7 +254,7 @@ function start(config) {
       toast(text, { kind: "warning" });
       if (pending.button) pending.button.disabled = false;
     } else {
-      showError(text);
+      composer.showError(text);
     }
     updateComposer();
   }
@@ -401,7 +350,7 @@ function start(config) {
     }
     const mine = message.author?.id === me.id && message.client_msg_id;
     // Our own message replaces its pending placeholder, in place (the ack may come before or after).
-    const placeholder = mine ? ui.log.querySelector(`[data-pending="${CSS.escape(message.client_msg_id)}"]`) : null;
+    const placeholder = mine ? log.pendingItem(message.client_msg_id) : null;
     addMessage(message, placeholder ? { replace: placeholder } : {});
   }
 
@@ -425,15 +374,13 @@ function start(config) {
     const entry = state.messages.get(message.id);
     if (!entry) return addMessage(message);
     entry.data = { ...entry.data, ...message, hidden: entry.data.hidden, hidden_reason: entry.data.hidden_reason };
-    entry.text = message.body;
-    entry.cpLen = codePoints(message.body);
-    state.textRequested.delete(message.id);
+    streams.complete(entry, message);
     const focusInside = entry.el.contains(document.activeElement);
-    const near = isNearBottom();
+    const near = log.isNearBottom();
     rerender(entry);
-    record(entry);
+    record(entry, entry.el);
     if (focusInside) entry.el.querySelector("[data-body]")?.focus();
-    if (near) scrollToBottom(true);
+    if (near) log.scrollToBottom(true);
   }
 
   function onModerated(event, data) {
@@ -489,7 +436,7 @@ function start(config) {
     entry.el.remove();
     state.messages.delete(entry.data.id);
     if (focusInside) ui.log.focus();
-    renderEmpty();
+    log.renderEmpty();
   }
 
   /**
@@ -500,34 +447,25 @@ function start(config) {
     const existing = state.messages.get(message.id);
     if (existing) {
       existing.data = message;
-      existing.text = message.body;
-      existing.cpLen = codePoints(message.body || "");
+      existing.live = new StreamText(message.body || "");
       rerender(existing);
       return existing;
     }
-    const nearBottom = isNearBottom();
+    const nearBottom = log.isNearBottom();
     const entry = {
       data: message,
       el: /** @type {HTMLElement} */ (document.createElement("li")),
-      text: message.body || "",
-      cpLen: codePoints(message.body || ""),
+      live: new StreamText(message.body || ""),
       history: [],
     };
     state.messages.set(message.id, entry);
     entry.el = renderMessage(entry);
     if (replace) replace.replaceWith(entry.el);
-    else {
-      const firstPending = ui.log.querySelector("[data-pending]");
-      ui.log.insertBefore(entry.el, firstPending);
-    }
-    record(entry);
-    const early = state.earlyDeltas.get(message.id);
-    if (early) {
-      state.earlyDeltas.delete(message.id);
-      for (const delta of early.sort((a, b) => a.offset - b.offset)) applyDelta(delta);
-    }
-    renderEmpty();
-    if (scroll || nearBottom) scrollToBottom(true);
+    else log.insert(entry.el);
+    record(entry, entry.el);
+    streams.arrived(message.id);
+    log.renderEmpty();
+    if (scroll || nearBottom) log.scrollToBottom(true);
     return entry;
   }
 
@@ -535,14 +473,6 @@ function start(config) {
     const fresh = renderMessage(entry);
     entry.el.replaceWith(fresh);
     entry.el = fresh;
-  }
-
-  /** Keep a trail of visible states on the element (for people debugging, and for browser tests). */
-  function record(entry) {
-    const mark = `${entry.data.status}:${entry.cpLen}`;
-    if (entry.history[entry.history.length - 1] === mark) return;
-    entry.history.push(mark);
-    entry.el.dataset.history = entry.history.join(" ");
   }
 
   function authorName(message) {
@@ -567,21 +497,12 @@ function start(config) {
           })
         : null,
       mine ? el("span", { class: "badge", text: "you" }) : null,
-      el("time", { datetime: m.created_at, title: new Date(m.created_at).toLocaleString(), text: clock(m.created_at) }),
+      timeStamp(m.created_at),
       m.edited_at ? el("span", { class: "muted msg-flag", text: "edited" }) : null,
       m.pinned ? el("span", { class: "badge msg-flag", text: "pinned" }) : null,
       m.hidden ? el("span", { class: "badge badge-warn msg-flag", text: `hidden${m.hidden_reason ? `: ${m.hidden_reason}` : ""}` }) : null,
     );
-    const body = el("div", { class: "msg-body", "data-body": true, tabindex: "-1" });
-    if (streaming) {
-      body.classList.add("streaming");
-      body.setAttribute("aria-busy", "true");
-      body.textContent = entry.text;
-    } else if (m.html) {
-      body.innerHTML = m.html; // sanitised on the server: the one place HTML is assigned
-    } else {
-      body.textContent = m.body || "";
-    }
+    const body = messageBody(m, entry.live);
     const item = el(
       "li",
       {
@@ -593,17 +514,11 @@ function start(config) {
       body,
     );
     // The notes that grounded a finished coach reply, with its "[n]" linked to them.
-    const citations = m.author_kind === "coach" && !streaming ? renderCitations(m.citations, `msg-${m.id}`) : null;
-    if (citations) {
-      linkCitationRefs(body, m.citations, `msg-${m.id}`);
-      item.append(citations);
-    }
+    const citations = m.author_kind === "coach" ? coachCitations(m, body) : null;
+    if (citations) item.append(citations);
     if (entry.history.length) item.dataset.history = entry.history.join(" ");
-    if (m.status === "stopped" || m.status === "interrupted") {
-      const note = m.status === "stopped" ? "Stopped before the end." : "Interrupted";
-      const detail = m.error?.message ? `: ${m.error.message}` : m.status === "interrupted" ? "." : "";
-      item.append(el("p", { class: `msg-state msg-state-${m.status}`, "data-msg-state": true, text: note + detail }));
-    }
+    const note = statusNote(m);
+    if (note) item.append(note);
     const tools = renderTools(entry, mine);
     if (tools) item.append(tools);
     return item;
@@ -614,16 +529,7 @@ function start(config) {
     const tools = el("div", { class: "msg-tools" });
     const who = authorName(m);
     if (m.status === "streaming" && m.author_kind === "coach" && (m.summoned_by === me.id || isModerator())) {
-      tools.append(
-        el("button", {
-          type: "button",
-          class: "secondary small",
-          "data-stop": true,
-          "aria-label": `Stop ${who}'s reply`,
-          text: "Stop",
-          onclick: (event) => stopReply(m.id, event.currentTarget),
-        }),
-      );
+      tools.append(stopButton({ socket, refs: state.refs, id: m.id, ariaLabel: `Stop ${who}'s reply` }));
     }
     const actions = [];
     const visible = !m.hidden && !m.deleted;
@@ -675,166 +581,15 @@ function start(config) {
   }
 
   // ---------------------------------------------------------------------------------- the coach
-  function applyDelta(delta) {
-    const entry = state.messages.get(delta.id);
-    if (!entry) {
-      const early = state.earlyDeltas.get(delta.id) || [];
-      early.push(delta);
-      state.earlyDeltas.set(delta.id, early);
-      return;
-    }
-    if (entry.data.status !== "streaming") return;
-    if (delta.offset > entry.cpLen) {
-      // A gap (a delta lost, or we joined between two): fetch the text so far.
-      requestText(delta.id);
-      return;
-    }
-    const pieces = Array.from(delta.text);
-    const overlap = entry.cpLen - delta.offset;
-    if (overlap >= pieces.length) return; // already applied
-    entry.text += pieces.slice(overlap).join("");
-    entry.cpLen += pieces.length - overlap;
-    showStreamingText(entry);
-  }
-
-  function applyText(frame) {
-    state.textRequested.delete(frame.id);
-    const entry = state.messages.get(frame.id);
-    if (!entry || entry.data.status !== "streaming") return;
-    const length = codePoints(frame.text || "");
-    if (length < entry.cpLen) return; // we already have more than that
-    entry.text = frame.text || "";
-    entry.cpLen = length;
-    showStreamingText(entry);
-  }
-
-  function showStreamingText(entry) {
-    const near = isNearBottom();
-    const body = entry.el.querySelector("[data-body]");
-    if (body) body.textContent = entry.text;
-    record(entry);
-    if (near) scrollToBottom(true);
-  }
-
-  function requestText(id) {
-    if (state.textRequested.has(id)) return;
-    state.textRequested.add(id);
-    socket.send({ type: "coach.text", message_id: id, ref: `text-${id}` });
-  }
-
   function summon(requestId, replyTo) {
     const frame = { type: "coach.summon", request_id: requestId, ref: requestId };
     if (replyTo) frame.reply_to = replyTo;
     state.refs.set(requestId, { kind: "summon" });
-    if (!socket.send(frame)) showError("Not connected: the coach was not asked. Try again when the connection is back.");
+    if (!socket.send(frame)) composer.showError("Not connected: the coach was not asked. Try again when the connection is back.");
   }
 
-  function stopReply(id, button) {
-    const ref = `stop-${uuid()}`;
-    state.refs.set(ref, { kind: "stop", button });
-    button.disabled = true;
-    button.textContent = "Stopping…";
-    if (!socket.send({ type: "coach.stop", message_id: id, ref })) {
-      button.disabled = false;
-      button.textContent = "Stop";
-      toast("Not connected; try again in a moment.", { kind: "warning" });
-    }
-  }
-
-  // ---------------------------------------------------------------------------------- composer
-  const overCap = () => utf8Bytes(ui.body.value.trim()) > maxBytes;
-
-  function updateBytes() {
-    const size = utf8Bytes(ui.body.value.trim());
-    const over = size > maxBytes;
-    ui.bytes.textContent = `${size} / ${maxBytes} bytes${over ? " (too long)" : ""}`;
-    ui.bytes.classList.toggle("over", over);
-    ui.body.setAttribute("aria-invalid", String(over));
-  }
-
-  function showError(text) {
-    ui.error.textContent = text;
-  }
-
-  function submit({ askCoach = false } = {}) {
-    const text = ui.body.value.trim();
-    const block = blocked();
-    if (block) {
-      showError(block.text);
-      return;
-    }
-    if (!text) {
-      if (askCoach) {
-        showError("");
-        summon(uuid());
-        return;
-      }
-      showError("Write something first.");
-      ui.body.focus();
-      return;
-    }
-    const size = utf8Bytes(text);
-    if (size > maxBytes) {
-      showError(`Too long to send: a message is at most ${maxBytes} bytes (UTF-8) and this one is ${size}. Shorten it and try again; your text is still here.`);
-      ui.body.focus();
-      return;
-    }
-    showError("");
-    const clientMsgId = uuid();
-    const item = el(
-      "li",
-      { class: "msg msg-user msg-mine msg-pending", dataset: { pending: clientMsgId, pendingState: "sending" } },
-      el("p", { class: "msg-head" }, el("span", { class: "msg-author", text: me.name }), el("span", { class: "badge", text: "you" }), el("span", { class: "muted", "data-pending-note": true, text: "Sending…" })),
-      el("div", { class: "msg-body", text }),
-    );
-    ui.log.append(item);
-    renderEmpty();
-    scrollToBottom(true);
-    state.outbox.set(clientMsgId, { body: text, el: item, summon: askCoach ? uuid() : undefined });
-    ui.body.value = "";
-    updateBytes();
-    if (!sendPost(clientMsgId)) {
-      item.dataset.pendingState = "waiting";
-      item.querySelector("[data-pending-note]").textContent = "Waiting for the connection…";
-    }
-  }
-
-  function sendPost(clientMsgId) {
-    const item = state.outbox.get(clientMsgId);
-    if (!item) return false;
-    return socket.send({ type: "message.post", client_msg_id: clientMsgId, body: item.body, ref: clientMsgId });
-  }
-
-  /** Unacknowledged posts go again after a reconnect: the client_msg_id makes a repeat harmless. */
-  function resendOutbox() {
-    for (const [clientMsgId, item] of state.outbox) {
-      if (sendPost(clientMsgId)) {
-        item.el.dataset.pendingState = "sending";
-        item.el.querySelector("[data-pending-note]").textContent = "Sending…";
-      }
-    }
-  }
-
-  ui.composer.addEventListener("submit", (event) => {
-    event.preventDefault();
-    submit();
-  });
-  ui.ask.addEventListener("click", () => submit({ askCoach: true }));
-  ui.body.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) {
-      return;
-    }
-    event.preventDefault();
-    submit();
-  });
-  ui.body.addEventListener("input", () => {
-    updateBytes();
-    if (ui.error.textContent && !overCap()) showError("");
-    const now = Date.now();
-    if (ui.body.value.trim() && !blocked() && now - state.lastTypingSent >= TYPING_SEND_MS) {
-      if (socket.send({ type: "typing" })) state.lastTypingSent = now;
-    }
-  });
+  // "Ask the coach": the composer's text (if any) is posted, then the coach is asked about it.
+  ui.ask.addEventListener("click", () => composer.submit({ askCoach: true }));
 
   // ---------------------------------------------------------------------------------- typing, presence
   function onTyping(user) {
@@ -1116,29 +871,7 @@ function start(config) {
     });
   }
 
-  // ---------------------------------------------------------------------------------- layout
-  function renderEmpty() {
-    const hasItems = ui.log.querySelector(".msg");
-    let empty = ui.log.querySelector("[data-messages-empty]");
-    if (hasItems) {
-      empty?.remove();
-      return;
-    }
-    if (!empty) {
-      empty = el("li", { class: "messages-empty muted", "data-messages-empty": true });
-      ui.log.append(empty);
-    }
-    empty.textContent = state.loaded ? "No messages yet. Say hello, or ask the coach a question." : "Loading messages…";
-  }
-
-  function isNearBottom() {
-    return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < NEAR_BOTTOM_PX;
-  }
-
-  function scrollToBottom(force = false) {
-    if (force || isNearBottom()) ui.log.scrollTop = ui.log.scrollHeight;
-  }
-
+  // ---------------------------------------------------------------------------------- menus
   // An open menu closes when the click or the focus goes elsewhere.
   const closeMenus = (event) => {
     for (const open of root.querySelectorAll("details.menu[open]")) if (!open.contains(event.target)) open.open = false;
@@ -1150,6 +883,6 @@ function start(config) {
   applyRights(state.rights);
   applyLounge({});
   renderMembers();
-  updateBytes();
+  composer.updateBytes();
   socket.start();
 }

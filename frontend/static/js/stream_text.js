@@ -1,5 +1,6 @@
-// Shared pieces of the streaming chat pages (the coach thread; the lounge's citations):
-// building elements, ids, sizes, applying coach deltas by code-point offset, and citations.
+// Shared pieces of the streaming chat pages (a lounge room, a coach thread): building elements,
+// ids, sizes, applying coach deltas by code-point offset, and citations. The chat machinery built
+// on them (socket, log, composer, coach streams) is in chat_common.js and composer.js.
 // Server text only ever reaches the page through textContent (or inert parsing, for snippets).
 
 /**
