@@ -27,7 +27,7 @@ LOGGING = build_logging(level=LOG_LEVEL, json=True)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "project.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = False
 
