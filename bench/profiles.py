@@ -1,0 +1,91 @@
+"""The two profiles. `quick` (make bench) fits in 10 minutes on 2 cores; `full` runs every variant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DAPHNE = {"name": "daphne", "server": "daphne", "layer": "redis", "coalesce_ms": 50}
+# S2: one connect phase, then a stream per coalescing window (only worker-ai restarts in between).
+DAPHNE_WINDOWS = {"name": "daphne", "server": "daphne", "layer": "redis", "coalesce_ms": 50, "windows": [50, 0]}
+DAPHNE_WINDOWS_FULL = dict(DAPHNE_WINDOWS, windows=[50, 0, 100])
+DAPHNE_C0 = {"name": "daphne per-token", "server": "daphne", "layer": "redis", "coalesce_ms": 0}
+DAPHNE_C100 = {"name": "daphne coalesce 100", "server": "daphne", "layer": "redis", "coalesce_ms": 100}
+UVICORN = {"name": "uvicorn", "server": "uvicorn", "layer": "redis", "coalesce_ms": 50}
+PUBSUB = {"name": "daphne pubsub", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 50}
+B3 = {"name": "B3 inmemory", "server": "daphne", "layer": "inmemory", "coalesce_ms": 50, "baseline": "B3"}
+# Connect pacing: daphne's lounge sockets sustained ~30-50 connects/s here (each builds a snapshot in the one
+# database thread, STACK-NOTES 17); daphne drops a handshake not accepted within 5 s, so we stay under that.
+for _target in (DAPHNE, UVICORN, PUBSUB, B3, DAPHNE_C0, DAPHNE_C100, DAPHNE_WINDOWS, DAPHNE_WINDOWS_FULL):
+    _target["rate"] = 40
+B1 = {"name": "B1 bare ASGI", "server": "b1", "coalesce_ms": 50, "baseline": "B1", "rate": 400}
+B1_C0 = {"name": "B1 bare ASGI per-token", "server": "b1", "coalesce_ms": 0, "baseline": "B1", "rate": 400}
+B1_C100 = {"name": "B1 bare ASGI coalesce 100", "server": "b1", "coalesce_ms": 100, "baseline": "B1", "rate": 400}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "B2": {"messages": 20000, "shapes": [(1, 1), (1, 100), (4, 1)]},
+        "S1": {
+            "targets": [DAPHNE, B1],
+            "levels": [1000, 2000],
+            "rate": 400,
+            "per_lounge": 100,
+            "per_user": 10,
+            "idle_seconds": 4,
+        },
+        "S2": {
+            "targets": [DAPHNE_WINDOWS, B1, B1_C0],
+            # (10, 20): a scaled-down size, to find where one daphne still meets the target
+            "shapes": [(50, 20), (10, 100), (10, 20)],
+            "tokens": 200,
+            "tps": 50,
+            "rate": 300,
+            "second_shape_targets": ["daphne", "B1 bare ASGI"],
+        },
+        "S3": {"targets": [DAPHNE, B3, B1], "sockets": 1000, "per_user": 10, "sends": 10, "interval": 1.0, "rate": 300},
+        "S6": {
+            "chunks": 100_000,
+            "k": 10,
+            "queries": 200,
+            "filtered_queries": 60,
+            "exact_queries": 10,
+            "builds": [(16, 64), (16, 128)],
+            "ef_search": [100, 200, 400],
+        },
+    },
+    "full": {
+        "B2": {"messages": 50000, "shapes": [(1, 1), (1, 100), (4, 1), (4, 100)]},
+        "S1": {
+            "targets": [DAPHNE, UVICORN, B3, B1],
+            "levels": [1000, 2000, 5000, 10000],
+            "rate": 400,
+            "per_lounge": 100,
+            "per_user": 10,
+            "idle_seconds": 10,
+        },
+        "S2": {
+            "targets": [DAPHNE_WINDOWS_FULL, UVICORN, PUBSUB, B1, B1_C0, B1_C100],
+            "shapes": [(50, 20), (10, 100), (10, 20)],
+            "tokens": 500,
+            "tps": 50,
+            "rate": 300,
+            "second_shape_targets": ["daphne", "uvicorn", "daphne pubsub", "B1 bare ASGI"],
+        },
+        "S3": {
+            "targets": [DAPHNE, UVICORN, PUBSUB, B3, B1],
+            "sockets": 1000,
+            "per_user": 10,
+            "sends": 30,
+            "interval": 1.0,
+            "rate": 300,
+        },
+        "S6": {
+            "chunks": 100_000,
+            "k": 10,
+            "queries": 1000,
+            "filtered_queries": 300,
+            "exact_queries": 50,
+            "builds": [(16, 64), (16, 128), (32, 128)],
+            "ef_search": [40, 100, 200, 400],
+        },
+    },
+}
