@@ -51,7 +51,6 @@ def _as_json(self: Any) -> dict[str, Any]:
 
 # socketserver's default listen backlog is 5: 50 coach streams starting at once overflow it, SYNs are
 # dropped and retransmitted after 1 s, 3 s, 7 s…, past the provider's 5 s connect timeout.
-fake._Server.request_queue_size = 256
 
 fake._Handler._answer_openai = _answer_openai  # type: ignore[method-assign]
 fake._Handler._start_chunked = _start_chunked  # type: ignore[method-assign]

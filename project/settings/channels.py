@@ -6,7 +6,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+            # socket_timeout above channels-redis's own 5 s blocking read: redis-py 8's 5 s default
+            # races it and kills the receive loop ("Timeout reading from …"), found by bench/.
+            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS, "socket_timeout": 30}],
             "prefix": "cw-asgi",
             # Per-process queue capacity. Over it, group_send drops silently (STACK-NOTES 2);
             # durable events are repaired by resume, so this bounds memory, not correctness.

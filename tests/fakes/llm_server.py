@@ -743,6 +743,8 @@ def fake_embedding(text: str, dimensions: int) -> list[float]:
 
 
 class _Server(ThreadingHTTPServer):
+    # Many streams start at once (50 in the bench): the default backlog of 5 drops connects.
+    request_queue_size = 256
     daemon_threads = True
     allow_reuse_address = True
     fake: FakeLLMServer
