@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from domains.accounts.forms import MemberRolesForm, OrganisationSwitchForm
@@ -15,13 +16,34 @@ from domains.accounts.selectors import member_get, member_list, organisation_lis
 from domains.accounts.services import membership_roles_set, organisation_switch
 
 # What each role's dashboard offers today; later issues link their features here.
-_PANELS = {
-    Role.LEARNER: ("Learning", "Lounges and your coach arrive here as they open."),
-    Role.CANDIDATE: ("Interviews", "Your timed interviews will be listed here."),
-    Role.MENTOR: ("Mentoring", "Moderation and reviews will be listed here."),
-    Role.STAFF: ("Organisation", "Manage members and their roles, and read the audit log."),
-    Role.CASHIER: ("Payments", "Billing tools arrive in a later release."),
-    Role.REGISTRAR: ("Records", "Student records arrive in a later release."),
+_PANELS: dict[str, tuple[str, str, str, str]] = {
+    # role: (title, text, url name, action)
+    Role.LEARNER: (
+        "Learning",
+        "Join a lounge, keep notes, and ask your private coach.",
+        "lounges:directory",
+        "Open the lounges",
+    ),
+    Role.CANDIDATE: (
+        "Interviews",
+        "Timed interviews arrive in a later release; practise in the lounges meanwhile.",
+        "lounges:directory",
+        "Open the lounges",
+    ),
+    Role.MENTOR: (
+        "Mentoring",
+        "Moderate your lounges: reports, mutes, pins, slow mode.",
+        "lounges:directory",
+        "Your lounges",
+    ),
+    Role.STAFF: (
+        "Organisation",
+        "Manage members and their roles, and read the audit log.",
+        "accounts:members",
+        "Manage members",
+    ),
+    Role.CASHIER: ("Payments", "Billing tools arrive in a later release.", "", ""),
+    Role.REGISTRAR: ("Records", "Student records arrive in a later release.", "", ""),
 }
 
 
@@ -36,13 +58,10 @@ def _organisation_or_404(request: HttpRequest) -> Any:
 def home(request: HttpRequest) -> HttpResponse:
     roles: frozenset[str] = request.roles  # type: ignore[attr-defined]
     panels = [
-        {"role": role, "title": title, "body": body, "url": None, "action": ""}
-        for role, (title, body) in _PANELS.items()
+        {"role": role, "title": title, "body": body, "url": reverse(url_name) if url_name else None, "action": action}
+        for role, (title, body, url_name, action) in _PANELS.items()
         if role in roles
     ]
-    for panel in panels:
-        if panel["role"] == Role.STAFF:
-            panel.update(url="/members/", action="Manage members")
     return render(
         request,
         "home.html",
