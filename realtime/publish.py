@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
@@ -42,6 +43,23 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
         log.warning("realtime.group_send_failed", group=group, exc_info=True)
 
 
+def envelope(frame: dict[str, Any]) -> dict[str, Any]:
+    """A frame as it travels the channel layer: encoded to JSON once for the whole group (each socket
+    sends the same text, no per-socket encoding), with the few fields a consumer decides on kept
+    beside it: the stream, `seq`, the event type, its audience and whom it is about."""
+    data = frame.get("data") or {}
+    about = data.get("user") if isinstance(data, dict) else None
+    return {
+        "type": STREAM_MESSAGE,
+        "stream": frame["stream"],
+        "seq": frame.get("seq"),
+        "event": frame["event"],
+        "audience": data.get("audience") if isinstance(data, dict) else None,
+        "about": about.get("id") if isinstance(about, dict) else None,
+        "text": json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str),
+    }
+
+
 def publish_on_commit(stream: str, event: dict[str, Any]) -> StreamEvent:
     """Persist `event` (a dict with a "type") as the next event of `stream`; send it after commit.
 
@@ -54,8 +72,8 @@ def publish_on_commit(stream: str, event: dict[str, Any]) -> StreamEvent:
             cursor.execute(_ALLOCATE_SEQ, [stream])
             seq = int(cursor.fetchone()[0])
         row = StreamEvent.objects.create(stream_id=stream, seq=seq, type=event_type, payload=payload)
-    frame = row.as_frame()
-    transaction.on_commit(lambda: _group_send(stream, {"type": STREAM_MESSAGE, "frame": frame}))
+    message = envelope(row.as_frame())
+    transaction.on_commit(lambda: _group_send(stream, message))
     return row
 
 
@@ -63,7 +81,7 @@ def publish_ephemeral(stream: str, event: dict[str, Any]) -> None:
     """Send `event` to the stream's sockets now. Nothing is stored; a socket that misses it misses it."""
     payload = {key: value for key, value in event.items() if key != "type"}
     frame = frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
-    _group_send(stream, {"type": STREAM_MESSAGE, "frame": frame})
+    _group_send(stream, envelope(frame))
 
 
 async def apublish_ephemeral(stream: str, event: dict[str, Any]) -> None:
@@ -73,7 +91,7 @@ async def apublish_ephemeral(stream: str, event: dict[str, Any]) -> None:
         return
     payload = {key: value for key, value in event.items() if key != "type"}
     frame = frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
-    await layer.group_send(stream, {"type": STREAM_MESSAGE, "frame": frame})
+    await layer.group_send(stream, envelope(frame))
 
 
 def control_send(group: str, *, action: str, reason: str, code: int | None = None) -> None:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisation_for_session
 from domains.common.errors import Refusal
-from realtime.publish import CONTROL_MESSAGE
+from realtime.publish import CONTROL_MESSAGE, envelope
 from realtime.ratelimit import Bucket, atake
 from realtime.replay import replay_after, snapshot_transaction, stream_cursors
 from realtime.streams import session_group, user_stream
@@ -81,10 +81,10 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """What this user may do on this socket now (sync, in the DB thread). Raise NotAllowed to close."""
         return {}
 
-    def filter_frame(self, frame: dict[str, Any]) -> dict[str, Any]:
-        """Adapt a durable frame to this user before sending (live or replayed). Frames a user may
-        not read keep their `seq` but lose their content, so cursors stay contiguous."""
-        return frame
+    def visible(self, envelope: dict[str, Any]) -> bool:
+        """May this user read this durable event (live or replayed)? Events they may not read keep
+        their `seq` but lose their content (`redacted`), so cursors stay contiguous."""
+        return True
 
     async def connected(self) -> None:
         """Called once the first snapshot or replay has gone out."""
@@ -92,8 +92,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def disconnected(self) -> None:
         """Called on disconnect, before the groups are left."""
 
-    async def after_event(self, frame: dict[str, Any]) -> None:
-        """Called after a durable frame was sent (to react to events about this very user)."""
+    async def after_event(self, envelope: dict[str, Any]) -> None:
+        """Called after a durable event was sent (to react to events `about` this very user)."""
 
     async def after_resume(self) -> None:
         """Called after a replay: send whatever ephemeral state the replay cannot carry."""
@@ -189,7 +189,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 continue
             self.cursors[stream] = requested[stream]
             for frame in replay.frames:
-                await self._deliver(frame)
+                await self._deliver(envelope(frame))
             await self.send_json({"type": "resumed", "stream": stream, "seq": self.cursors[stream]})
         missing = [stream for stream in self.streams if stream not in requested] if snapshot_missing else []
         primary = self.primary or self.personal
@@ -205,9 +205,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 await self.send_json({"type": "resumed", "stream": stream, "seq": seq})
         await self.after_resume()
 
-    async def _deliver(self, frame: dict[str, Any]) -> None:
-        """Send a durable frame exactly once and in order; repair a gap from the database."""
-        stream, seq = str(frame["stream"]), int(frame["seq"])
+    async def _deliver(self, envelope: dict[str, Any]) -> None:
+        """Send a durable event exactly once and in order; repair a gap from the database."""
+        stream, seq = str(envelope["stream"]), int(envelope["seq"])
         cursor = self.cursors.get(stream)
         if cursor is None or seq <= cursor:
             return  # not followed yet (the snapshot will cover it), or a duplicate
@@ -215,16 +215,18 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._resume({stream: cursor})
             return
         self.cursors[stream] = seq
-        await self.send_json(self.filter_frame(frame))
-        await self.after_event(frame)
+        if self.visible(envelope):
+            await self.send(text_data=envelope["text"])
+        else:
+            await self.send_json({"type": "event", "stream": stream, "seq": seq, "event": "redacted", "data": {}})
+        await self.after_event(envelope)
 
     # ------------------------------------------------------------------ channel-layer handlers
     async def stream_event(self, message: dict[str, Any]) -> None:
-        frame = message["frame"]
-        if "seq" in frame:
-            await self._deliver(frame)
+        if message.get("seq") is None:
+            await self.send(text_data=message["text"])  # ephemeral: encoded once for the group
         else:
-            await self.send_json(frame)
+            await self._deliver(message)
 
     async def stream_control(self, message: dict[str, Any]) -> None:
         assert message["type"] == CONTROL_MESSAGE

@@ -185,23 +185,17 @@ class LoungeConsumer(StreamConsumer):
         self.is_member = membership is not None
         return lounge_rights(lounge=lounge, membership=membership)
 
-    def filter_frame(self, frame: dict[str, Any]) -> dict[str, Any]:
-        data = frame.get("data") or {}
-        if frame.get("stream") == self.primary and data.get("audience") == "moderators" and not self.is_moderator:
-            return {key: value for key, value in frame.items() if key != "data"} | {"event": "redacted", "data": {}}
-        return frame
+    def visible(self, envelope: dict[str, Any]) -> bool:
+        return envelope.get("audience") != "moderators" or self.is_moderator
 
-    async def after_event(self, frame: dict[str, Any]) -> None:
-        if frame.get("stream") != self.primary:
+    async def after_event(self, envelope: dict[str, Any]) -> None:
+        if envelope.get("stream") != self.primary or envelope.get("about") != self.user.pk:
             return
-        about = (frame.get("data") or {}).get("user") or {}
-        if about.get("id") != self.user.pk:
-            return
-        if frame["event"] in ("member.kicked", "member.banned"):
-            reason = "kicked" if frame["event"] == "member.kicked" else "banned"
+        if envelope["event"] in ("member.kicked", "member.banned"):
+            reason = "kicked" if envelope["event"] == "member.kicked" else "banned"
             await self.send_json({"type": "force_close", "reason": reason, "code": CloseCode.NOT_FOUND})
             await self.close(code=CloseCode.NOT_FOUND)
-        elif frame["event"] in ("member.muted", "member.unmuted", "member.joined", "member.left"):
+        elif envelope["event"] in ("member.muted", "member.unmuted", "member.joined", "member.left"):
             await self.send_json({"type": "rights", "rights": await database_sync_to_async(self.rights_data)()})
 
     async def after_resume(self) -> None:

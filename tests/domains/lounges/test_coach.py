@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ async def test_the_first_delta_goes_at_once_and_later_ones_are_coalesced() -> No
         now[0] = at
         await asyncio.to_thread(coalescer.add, text)
     await asyncio.to_thread(coalescer.flush)
-    frames = [(await asyncio.wait_for(layer.receive(channel), 2))["frame"]["data"] for _ in range(3)]
+    frames = [json.loads((await asyncio.wait_for(layer.receive(channel), 2))["text"])["data"] for _ in range(3)]
     assert [(f["offset"], f["text"]) for f in frames] == [(0, "Hé"), (2, "llo wörld"), (11, "!")]
 
 
