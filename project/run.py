@@ -40,9 +40,10 @@ def _banner(port: int) -> str:
 
 
 def _wait_until_up(port: int, deadline: float) -> bool:
+    """Until /healthz says every part is up: the database, Redis, and both worker pools."""
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return True
         except OSError:
@@ -76,7 +77,7 @@ def main() -> int:
         if _wait_until_up(port, time.monotonic() + 90):
             print(_banner(port), flush=True)
         else:
-            print("Coachwire did not answer on /readyz within 90 s; see the logs above.", flush=True)
+            print("Coachwire was not healthy within 90 s; see the logs above and /healthz.", flush=True)
         return honcho.wait()
     except KeyboardInterrupt:
         return 0
