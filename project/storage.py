@@ -9,4 +9,7 @@ class StaticFilesStorage(CompressedManifestStaticFilesStorage):
     # hashed app.<hash>.js would import unhashed module files, and a module could run twice.
     # Only our own modules (js/): third-party bundles (htmx extensions) are not rewritten.
     support_js_module_import_aggregation = True
-    _js_module_import_aggregation_patterns = ("js/*.js", HashedFilesMixin._js_module_import_aggregation_patterns[1])
+    _js_module_import_aggregation_patterns = (
+        "js/*.js",
+        HashedFilesMixin._js_module_import_aggregation_patterns[1],  # type: ignore[attr-defined]
+    )
