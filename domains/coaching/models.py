@@ -100,7 +100,7 @@ class NoteChunk(models.Model):
                 name="coaching_chunk_embedding",
                 fields=["embedding"],
                 m=16,
-                ef_construction=64,
+                ef_construction=128,  # chosen by bench S6 (docs/decisions/0004): stable recall across builds
                 opclasses=["vector_cosine_ops"],
             ),
             GinIndex(fields=["search_vector"], name="coaching_chunk_search"),
