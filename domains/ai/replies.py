@@ -105,3 +105,21 @@ def reply_stream(
         deltas.flush()
     text = result.text if result is not None and result.text else "".join(parts)
     return ReplyOutcome(text=text, result=result, error=error)
+
+
+def reply_outcome_apply(reply: Any, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> None:
+    """Write how a streamed reply ended onto its row (a lounge message or a thread reply: both have
+    these fields). Status values are the shared ones: complete, stopped, interrupted."""
+    from domains.common.markdown import render_markdown
+
+    result = outcome.result
+    if result is not None:
+        reply.status = "stopped" if outcome.stopped else "complete"
+        reply.provider, reply.model, reply.provider_label = result.provider, result.model, result.label
+        reply.tokens_in, reply.tokens_out = result.tokens_in, result.tokens_out
+    else:
+        reply.status = "interrupted"
+        reply.error_code, reply.error_message = outcome.error_code, outcome.error_message
+    reply.citations = citations
+    reply.body = outcome.text
+    reply.body_html = render_markdown(outcome.text)

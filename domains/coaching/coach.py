@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, reply_is_running, reply_run_once, reply_stream
+from domains.ai.replies import ReplyOutcome, reply_is_running, reply_outcome_apply, reply_run_once, reply_stream
 from domains.coaching.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 from domains.coaching.retrieval import citations_for, passages_for_learner
 from domains.coaching.selectors import thread_message_payload
@@ -118,18 +118,7 @@ def thread_reply_generate(*, message_id: int, clock: Callable[[], float] = time.
 @transaction.atomic
 def _finish(reply: ThreadMessage, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> ThreadMessage:
     reply = ThreadMessage.objects.select_for_update().select_related("thread").get(pk=reply.pk)
-    result = outcome.result
-    if result is not None:
-        reply.status = ThreadMessageStatus.STOPPED if outcome.stopped else ThreadMessageStatus.COMPLETE
-        reply.provider, reply.model, reply.provider_label = result.provider, result.model, result.label
-        reply.tokens_in, reply.tokens_out = result.tokens_in, result.tokens_out
-    else:
-        reply.status = ThreadMessageStatus.INTERRUPTED
-        reply.error_code = outcome.error_code
-        reply.error_message = outcome.error_message
-    reply.citations = citations
-    reply.body = outcome.text
-    reply.body_html = render_markdown(outcome.text)
+    reply_outcome_apply(reply, outcome, citations=citations)
     reply.save()
     CoachThread.objects.filter(pk=reply.thread_id).update(updated_at=timezone.now())
     transaction.on_commit(lambda: live_text_for(reply.pk).expire_soon())

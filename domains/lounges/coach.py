@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, ChatOptions, Passage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, reply_is_running, reply_run_once, reply_stream
+from domains.ai.replies import ReplyOutcome, reply_is_running, reply_outcome_apply, reply_run_once, reply_stream
 from domains.coaching.retrieval import citations_for
 from domains.common.markdown import render_markdown
 from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
@@ -148,19 +148,9 @@ def _provider_override(lounge: Lounge) -> Any:
 @transaction.atomic
 def _finish(message: Message, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> Message:
     message = Message.objects.select_for_update().select_related("lounge").get(pk=message.pk)
-    message.citations = citations
-    result = outcome.result
-    if result is not None:
-        message.status = MessageStatus.STOPPED if outcome.stopped else MessageStatus.COMPLETE
-        message.provider, message.model, message.provider_label = result.provider, result.model, result.label
-        message.tokens_in, message.tokens_out = result.tokens_in, result.tokens_out
-        message.ai_usage_id = result.usage_id
-    else:
-        message.status = MessageStatus.INTERRUPTED
-        message.error_code = outcome.error_code
-        message.error_message = outcome.error_message
-    message.body = outcome.text
-    message.body_html = render_markdown(outcome.text)
+    reply_outcome_apply(message, outcome, citations=citations)
+    if outcome.result is not None:
+        message.ai_usage_id = outcome.result.usage_id
     message.save()
     transaction.on_commit(lambda: live_text_for(message.pk).expire_soon())
     publish_on_commit(message.lounge.stream, {"type": "message.completed", "message": message_payload(message)})
