@@ -127,11 +127,18 @@ def test_one_percent_filter_returns_k_through_hnsw(settings: Any) -> None:
     assert len(ids) == K
     assert set(NoteChunk.objects.filter(pk__in=ids).values_list("note_id", flat=True)) <= readable
 
-    # and without the iterative scan, the same filtered query comes back short (the trap it avoids)
+    # and without the iterative scan, a filtered query comes back short (the trap it avoids). The
+    # query is unrelated to every note ("zzz"), so the 40 nearest candidates hold about 1% readable
+    # chunks; a query close to the learner's own notes could find ten of them by proximity alone.
+    vector = retrieval._vector_literal(embedder.embed_one("zzz"))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = off")
         cursor.execute("SET LOCAL hnsw.ef_search = 40")
-        cursor.execute("SET LOCAL enable_sort = off")  # the same index plan as above
+        # the same index plan as above, whatever the planner would otherwise prefer for this query
+        for setting in ("enable_sort", "enable_seqscan", "enable_bitmapscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + sql, [vector, *params, embedder.name, embedder.version, vector, K])
+        assert "coaching_chunk_embedding" in "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute(sql, [vector, *params, embedder.name, embedder.version, vector, K])
         assert len(cursor.fetchall()) < K
 
