@@ -257,38 +257,10 @@ class Stack:
                 os.devnull,
                 "project.asgi:application",
             ]
-        elif server == "uvicorn":
-            cmd = [
-                py,
-                "-m",
-                "uvicorn",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--ws",
-                "websockets-sansio",
-                "--log-level",
-                "warning",
-                "project.asgi:application",
-            ]
-        elif server == "b1":
-            cmd = [
-                py,
-                "-m",
-                "uvicorn",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--ws",
-                "websockets-sansio",
-                "--log-level",
-                "warning",
-                "bench.b1_server:app",
-            ]
+        elif server in ("uvicorn", "b1"):
+            app = "project.asgi:application" if server == "uvicorn" else "bench.b1_server:app"
+            cmd = [py, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]
+            cmd += ["--ws", "websockets-sansio", "--log-level", "warning", app]
         else:
             raise ValueError(server)
         self._spawn("web", cmd, env, self.web_cpus)

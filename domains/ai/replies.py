@@ -123,3 +123,13 @@ def reply_outcome_apply(reply: Any, outcome: ReplyOutcome, *, citations: list[di
     reply.citations = citations
     reply.body = outcome.text
     reply.body_html = render_markdown(outcome.text)
+
+
+def reply_lost_apply(reply: Any, *, live: str | None) -> None:
+    """Mark a reply whose job vanished (a dead worker) as interrupted, keeping the text it had."""
+    from domains.common.markdown import render_markdown
+
+    reply.status = "interrupted"
+    reply.body = live or reply.body
+    reply.body_html = render_markdown(reply.body)
+    reply.error_code, reply.error_message = "worker_lost", "The reply stopped unexpectedly."

@@ -18,11 +18,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, reply_is_running, reply_outcome_apply, reply_run_once, reply_stream
+from domains.ai.replies import (
+    ReplyOutcome,
+    reply_is_running,
+    reply_lost_apply,
+    reply_outcome_apply,
+    reply_run_once,
+    reply_stream,
+)
 from domains.coaching.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 from domains.coaching.retrieval import citations_for, passages_for_learner
 from domains.coaching.selectors import thread_message_payload
-from domains.common.markdown import render_markdown
 from realtime.livetext import LiveText
 from realtime.publish import publish_on_commit
 
@@ -137,10 +143,7 @@ def thread_streams_sweep(*, older_than_seconds: int) -> int:
     for reply in stale.select_related("thread"):
         if reply_is_running(f"thread-message:{reply.pk}"):
             continue
-        reply.status = ThreadMessageStatus.INTERRUPTED
-        reply.body = live_text_for(reply.pk).get() or reply.body
-        reply.body_html = render_markdown(reply.body)
-        reply.error_code, reply.error_message = "worker_lost", "The reply stopped unexpectedly."
+        reply_lost_apply(reply, live=live_text_for(reply.pk).get())
         reply.save()
         publish_on_commit(reply.thread.stream, {"type": "message.completed", "message": thread_message_payload(reply)})
         swept += 1

@@ -21,9 +21,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, ChatOptions, Passage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, reply_is_running, reply_outcome_apply, reply_run_once, reply_stream
+from domains.ai.replies import (
+    ReplyOutcome,
+    reply_is_running,
+    reply_lost_apply,
+    reply_outcome_apply,
+    reply_run_once,
+    reply_stream,
+)
 from domains.coaching.retrieval import citations_for
-from domains.common.markdown import render_markdown
 from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
 from domains.lounges.selectors import message_payload
 from realtime.livetext import LiveText
@@ -170,11 +176,7 @@ def coach_streams_sweep(*, older_than_seconds: int) -> int:
     for message in stale:
         if reply_is_running(f"lounge-message:{message.pk}"):
             continue  # a job holds it (its lock outlives a dead worker by at most RUN_LOCK_SECONDS)
-        message.status = MessageStatus.INTERRUPTED
-        message.body = live_text(message.pk) or message.body
-        message.body_html = render_markdown(message.body)
-        message.error_code = "worker_lost"
-        message.error_message = "The reply stopped unexpectedly."
+        reply_lost_apply(message, live=live_text(message.pk))
         message.save()
         publish_on_commit(message.lounge.stream, {"type": "message.completed", "message": message_payload(message)})
         swept += 1
