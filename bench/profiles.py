@@ -12,12 +12,31 @@ DAPHNE_WINDOWS = {"name": "daphne", "server": "daphne", "layer": "redis", "coale
 DAPHNE_WINDOWS_FULL = dict(DAPHNE_WINDOWS, windows=[50, 0, 100])
 DAPHNE_C0 = {"name": "daphne per-token", "server": "daphne", "layer": "redis", "coalesce_ms": 0}
 DAPHNE_C100 = {"name": "daphne coalesce 100", "server": "daphne", "layer": "redis", "coalesce_ms": 100}
+# Channels' stock pattern, one channel per socket in each group (REALTIME_FANOUT=channel): the
+# comparison for the process fan-out that every other target uses (docs/decisions/0006).
+DAPHNE_CHANNEL = {
+    "name": "daphne per-socket channels",
+    "server": "daphne",
+    "layer": "redis",
+    "coalesce_ms": 50,
+    "fanout": "channel",
+}
 UVICORN = {"name": "uvicorn", "server": "uvicorn", "layer": "redis", "coalesce_ms": 50}
 PUBSUB = {"name": "daphne pubsub", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 50}
 B3 = {"name": "B3 inmemory", "server": "daphne", "layer": "inmemory", "coalesce_ms": 50, "baseline": "B3"}
 # Connect pacing: daphne's lounge sockets sustained ~30-50 connects/s here (each builds a snapshot in the one
 # database thread, STACK-NOTES 17); daphne drops a handshake not accepted within 5 s, so we stay under that.
-for _target in (DAPHNE, UVICORN, PUBSUB, B3, DAPHNE_C0, DAPHNE_C100, DAPHNE_WINDOWS, DAPHNE_WINDOWS_FULL):
+for _target in (
+    DAPHNE,
+    DAPHNE_CHANNEL,
+    UVICORN,
+    PUBSUB,
+    B3,
+    DAPHNE_C0,
+    DAPHNE_C100,
+    DAPHNE_WINDOWS,
+    DAPHNE_WINDOWS_FULL,
+):
     _target["rate"] = 40
 B1 = {"name": "B1 bare ASGI", "server": "b1", "coalesce_ms": 50, "baseline": "B1", "rate": 400}
 B1_C0 = {"name": "B1 bare ASGI per-token", "server": "b1", "coalesce_ms": 0, "baseline": "B1", "rate": 400}
@@ -44,7 +63,14 @@ PROFILES: dict[str, dict[str, Any]] = {
             "rate": 300,
             "second_shape_targets": ["daphne", "B1 bare ASGI"],
         },
-        "S3": {"targets": [DAPHNE, B3, B1], "sockets": 1000, "per_user": 10, "sends": 8, "interval": 1.0, "rate": 300},
+        "S3": {
+            "targets": [DAPHNE, DAPHNE_CHANNEL, B3, B1],
+            "sockets": 1000,
+            "per_user": 10,
+            "sends": 8,
+            "interval": 1.0,
+            "rate": 300,
+        },
         "S6": {
             "chunks": 100_000,
             "k": 10,
@@ -66,15 +92,21 @@ PROFILES: dict[str, dict[str, Any]] = {
             "idle_seconds": 10,
         },
         "S2": {
-            "targets": [DAPHNE_WINDOWS_FULL, UVICORN, PUBSUB, B1, B1_C0, B1_C100],
+            "targets": [DAPHNE_WINDOWS_FULL, DAPHNE_CHANNEL, UVICORN, PUBSUB, B1, B1_C0, B1_C100],
             "shapes": [(50, 20), (10, 100), (10, 20)],
             "tokens": 500,
             "tps": 50,
             "rate": 300,
-            "second_shape_targets": ["daphne", "uvicorn", "daphne pubsub", "B1 bare ASGI"],
+            "second_shape_targets": [
+                "daphne",
+                "daphne per-socket channels",
+                "uvicorn",
+                "daphne pubsub",
+                "B1 bare ASGI",
+            ],
         },
         "S3": {
-            "targets": [DAPHNE, UVICORN, PUBSUB, B3, B1],
+            "targets": [DAPHNE, DAPHNE_CHANNEL, UVICORN, PUBSUB, B3, B1],
             "sockets": 1000,
             "per_user": 10,
             "sends": 30,

@@ -269,7 +269,12 @@ def section_s2(results: dict[str, Any], verdicts: list[str]) -> str:
             ]
         )
         t = run["target"]
-        if t["server"] == "daphne" and t.get("layer") == "redis" and t.get("coalesce_ms") == 50:
+        if (
+            t["server"] == "daphne"
+            and t.get("layer") == "redis"
+            and t.get("coalesce_ms") == 50
+            and t.get("fanout", "process") == "process"
+        ):
             r = ratio(_g(run, "delay_ms", "p99"), _g(base, "delay_ms", "p99"))
             ok = (
                 (run.get("delivery_ratio") or 0) >= 1

@@ -236,12 +236,20 @@ class Stack:
         server: str = "daphne",
         layer: str = "redis",
         coalesce_ms: int = 50,
+        fanout: str = "process",
         workers: bool = True,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        """daphne or uvicorn serving project.asgi, plus both worker pools, with this layer and window."""
+        """daphne or uvicorn serving project.asgi, plus both worker pools, with this layer, window and
+        fan-out mode (REALTIME_FANOUT: "process" or Channels' stock "channel" per socket)."""
         self.stop_app()
-        env = dict(self.env, CHANNEL_LAYER_BACKEND=layer, REALTIME_COALESCE_MS=str(coalesce_ms), **(extra_env or {}))
+        env = dict(
+            self.env,
+            CHANNEL_LAYER_BACKEND=layer,
+            REALTIME_COALESCE_MS=str(coalesce_ms),
+            REALTIME_FANOUT=fanout,
+            **(extra_env or {}),
+        )
         self.port = free_port()
         py = sys.executable
         if server == "daphne":
@@ -284,7 +292,13 @@ class Stack:
                 [*celery, "-Q", "ai", "-P", "threads", "-c", str(self.ai_threads), "-n", "ai@bench"],
                 self._ai_env(env),
             )
-        self.app_desc = {"server": server, "layer": layer, "coalesce_ms": coalesce_ms, "workers": workers}
+        self.app_desc = {
+            "server": server,
+            "layer": layer,
+            "coalesce_ms": coalesce_ms,
+            "fanout": fanout,
+            "workers": workers,
+        }
         self._app_env = env
         self._wait_up(server, workers and server != "b1")
 

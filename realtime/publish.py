@@ -96,5 +96,5 @@ async def apublish_ephemeral(stream: str, event: dict[str, Any]) -> None:
 
 def control_send(group: str, *, action: str, reason: str, code: int | None = None) -> None:
     """After commit, tell every socket in `group` to close (`force_close`) or re-check (`rights_changed`)."""
-    message = {"type": CONTROL_MESSAGE, "action": action, "reason": reason, "code": code}
+    message = {"type": CONTROL_MESSAGE, "stream": group, "action": action, "reason": reason, "code": code}
     transaction.on_commit(lambda: _group_send(group, message))

@@ -6,8 +6,10 @@ which runs before pytest-django sets Django up.
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,47 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _flush_redis() -> None:
-    """Each test starts with an empty Redis (rate buckets, caches, heartbeats)."""
+    """Each test starts with an empty Redis (rate buckets, caches, heartbeats) and a fresh channel
+    layer: channels-redis keeps asyncio locks in the layer object, and each async test runs on its
+    own event loop, so a lock a closed loop left held would break the next test's sockets."""
+    from channels.layers import channel_layers
     from django_redis import get_redis_connection
 
     get_redis_connection("default").flushdb()
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+async def _settle_loop() -> AsyncIterator[None]:
+    """After an async test, end what it left running before pytest-asyncio closes the loop.
+
+    Sockets a test leaves open keep channel-layer reads blocked in Redis, and a task cancelled inside
+    a blocking redis-py read may never finish (redis-py #2028): the loop's teardown then waits
+    forever. So: stop the process fan-out's reader the way production does (realtime/fanout.py),
+    cancel the rest, and if a read still hangs, close the layer's connections under it."""
+    yield
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from realtime.fanout import close_all
+
+    await close_all()
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=2)
+        # channels-redis keeps one connection pool per loop; close only this loop's (the publisher's
+        # background loop shares the layer object).
+        loop_layer = getattr(get_channel_layer(), "_layers", {}).get(asyncio.get_running_loop())
+        if pending and loop_layer is not None:
+            await loop_layer.flush()
+            await asyncio.wait(pending, timeout=5)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("_settle_loop")  # type: ignore[attr-defined]

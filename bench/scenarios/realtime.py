@@ -42,6 +42,7 @@ def start_target(ctx: Any, target: dict[str, Any], *, workers: bool = True, fres
         "server": target["server"],
         "layer": target.get("layer", "redis"),
         "coalesce_ms": target.get("coalesce_ms", 50),
+        "fanout": target.get("fanout", "process"),
     }
     if (
         not fresh
@@ -56,6 +57,7 @@ def start_target(ctx: Any, target: dict[str, Any], *, workers: bool = True, fres
         server=target["server"],
         layer=target.get("layer", "redis"),
         coalesce_ms=target.get("coalesce_ms", 50),
+        fanout=target.get("fanout", "process"),
         workers=workers and target["server"] != "b1" and target.get("layer") != "inmemory",
     )
     ctx.stack.mark_logs()

@@ -52,3 +52,11 @@ REALTIME_RATE_REFILL_PER_SECOND = env.float("REALTIME_RATE_REFILL_PER_SECOND", d
 REALTIME_RATE_STRIKES = env.int("REALTIME_RATE_STRIKES", default=5)
 # Ephemeral coach deltas are coalesced over this window (ARCHITECTURE 4.4).
 REALTIME_COALESCE_MS = env.int("REALTIME_COALESCE_MS", default=50)
+# How sockets follow their streams (docs/decisions/0006-process-fanout.md): "process" (default) joins
+# each stream's group once per process and hands every message to the local sockets directly;
+# "channel" joins one channel per socket (Channels' stock pattern, kept as the bench's comparison).
+REALTIME_FANOUT = env("REALTIME_FANOUT", default="process")
+if REALTIME_FANOUT not in ("process", "channel"):
+    raise ValueError(f"REALTIME_FANOUT must be process or channel, not {REALTIME_FANOUT!r}")
+# The process re-adds its channel to its groups this often, well inside the layer's group_expiry.
+REALTIME_FANOUT_REFRESH_SECONDS = env.int("REALTIME_FANOUT_REFRESH_SECONDS", default=3600)

@@ -7,9 +7,10 @@ See docs/realtime-protocol.md for the wire format.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisation_for_session
 from domains.common.errors import Refusal
+from realtime.fanout import process_fanout
 from realtime.publish import CONTROL_MESSAGE, envelope
 from realtime.ratelimit import Bucket, atake
 from realtime.replay import replay_after, snapshot_transaction, stream_cursors
@@ -103,8 +105,13 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.user = self.scope.get("user")
         self.cursors: dict[str, int] = {}
         self.groups_joined: list[str] = []
+        self.streams_followed: list[str] = []
         self.strikes = 0
         self.connection_id = uuid.uuid4().hex
+        # Durable events are applied under this lock, in arrival order: the connect snapshot, a
+        # resume and a gap repair hold it while they await the database (see `fanout_event`).
+        self._delivery = asyncio.Lock()
+        self._queued: set[asyncio.Task[None]] = set()
         if self.user is None or not self.user.is_authenticated:
             await self.accept()
             await self.close(code=CloseCode.NO_SESSION)
@@ -122,24 +129,43 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         self.personal = user_stream(self.user.pk)
         self.streams = [stream for stream in (self.primary, self.personal) if stream is not None]
-        # Join before reading state: whatever commits after the snapshot arrives live.
-        for group in dict.fromkeys([*self.streams, self.session_group]):
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
-        await self.accept()
-        requested = self._cursors_from_query()
-        if requested:
-            await self._resume(requested, snapshot_missing=True)
-        else:
-            await self.send_json(await self._snapshot_frame("snapshot"))
+        async with self._delivery:
+            # Follow before reading state: whatever commits after the snapshot arrives live, and
+            # waits for the snapshot's cursors under the lock.
+            await self._follow()
+            await self.accept()
+            requested = self._cursors_from_query()
+            if requested:
+                await self._resume(requested, snapshot_missing=True)
+            else:
+                await self.send_json(await self._snapshot_frame("snapshot"))
         self.is_connected = True
         await self.connected()
+
+    async def _follow(self) -> None:
+        """Join the streams' groups: through the process fan-out, or one channel per socket."""
+        if settings.REALTIME_FANOUT == "process":
+            fanout = process_fanout(self.channel_layer)
+            for stream in dict.fromkeys(self.streams):
+                await fanout.join(stream, self)
+                self.streams_followed.append(stream)
+            groups = [self.session_group]
+        else:
+            groups = [*self.streams, self.session_group]
+        for group in dict.fromkeys(groups):
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "is_connected", False):
             self.is_connected = False
             await self.disconnected()
-        # Always leave groups: a dead channel in a group costs capacity on every send (STACK-NOTES 2).
+        for task in getattr(self, "_queued", set()):
+            task.cancel()
+        # Always leave: a dead channel in a group costs capacity on every send (STACK-NOTES 2).
+        followed, self.streams_followed = getattr(self, "streams_followed", []), []
+        for stream in followed:
+            await process_fanout(self.channel_layer).leave(stream, self)
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []
@@ -215,18 +241,69 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._resume({stream: cursor})
             return
         self.cursors[stream] = seq
-        if self.visible(envelope):
-            await self.send(text_data=envelope["text"])
-        else:
-            await self.send_json({"type": "event", "stream": stream, "seq": seq, "event": "redacted", "data": {}})
+        await self._send_event(envelope)
         await self.after_event(envelope)
 
+    # ------------------------------------------------------------------ delivery
+    async def fanout_event(self, message: dict[str, Any]) -> None:
+        """One group message from the process fan-out (realtime/fanout.py). The common case, the next
+        event of a stream for a socket that is not busy, is sent here at once; anything else (a
+        duplicate, a gap, a socket still connecting or resuming, an event about this very user)
+        queues behind the delivery lock and goes through `_deliver`, in arrival order."""
+        busy = bool(self._queued) or self._delivery.locked()
+        seq = message.get("seq")
+        if seq is None and not busy:
+            await self.send(text_data=message["text"])  # ephemeral: encoded once for the group
+            return
+        cursor = self.cursors.get(message["stream"])
+        if (
+            busy
+            or seq is None
+            or cursor is None
+            or seq != cursor + 1
+            or (message.get("about") is not None and message.get("about") == self.user.pk)
+        ):
+            self._queue(self._deliver_in_order(message))
+            return
+        self.cursors[message["stream"]] = seq
+        await self._send_event(message)
+
+    def fanout_control(self, message: dict[str, Any]) -> None:
+        """A control frame from the process fan-out: handled in its own task (it may close the
+        socket or read the database), after the events queued before it."""
+        self._queue(self._control_in_order(message))
+
+    def _queue(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._queued.add(task)
+        task.add_done_callback(self._queued.discard)
+
+    async def _deliver_in_order(self, message: dict[str, Any]) -> None:
+        async with self._delivery:
+            await self.stream_event(message, locked=True)
+
+    async def _control_in_order(self, message: dict[str, Any]) -> None:
+        async with self._delivery:
+            pass  # wait for the events that arrived before it
+        await self.stream_control(message)
+
+    async def _send_event(self, message: dict[str, Any]) -> None:
+        if self.visible(message):
+            await self.send(text_data=message["text"])
+        else:
+            await self.send_json(
+                {"type": "event", "stream": message["stream"], "seq": message["seq"], "event": "redacted", "data": {}}
+            )
+
     # ------------------------------------------------------------------ channel-layer handlers
-    async def stream_event(self, message: dict[str, Any]) -> None:
+    async def stream_event(self, message: dict[str, Any], *, locked: bool = False) -> None:
         if message.get("seq") is None:
             await self.send(text_data=message["text"])  # ephemeral: encoded once for the group
-        else:
+        elif locked:
             await self._deliver(message)
+        else:
+            async with self._delivery:
+                await self._deliver(message)
 
     async def stream_control(self, message: dict[str, Any]) -> None:
         assert message["type"] == CONTROL_MESSAGE
@@ -311,7 +388,10 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             fields = {".".join(str(p) for p in e["loc"]) or "frame": e["msg"] for e in error.errors()}
             await self.send_error("invalid", "The message is not valid.", ref=content.get("ref"), fields=fields)
             return
-        await handler(message)
+        # Events arriving meanwhile wait, so the socket that acted gets its reply before the events
+        # its action published (as with one channel per socket, where handlers run one at a time).
+        async with self._delivery:
+            await handler(message)
 
     async def send_error(self, code: str, message: str, *, ref: Any = None, **extra: Any) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
