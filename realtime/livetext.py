@@ -1,7 +1,7 @@
 """Streaming text that clients can join mid-way (ARCHITECTURE §4.4).
 
-- `LiveText`: the exact text so far, appended in Redis per delta; a snapshot reads it after the
-  socket joined the group, so joiners continue with the deltas that follow.
+- `LiveText`: the exact text published so far, appended in Redis per (coalesced) delta; a snapshot
+  reads it after the socket joined the group, so joiners continue with the deltas that follow.
 - `DeltaCoalescer`: sends ephemeral delta events with code-point offsets; the first at once, the
   rest at most every `interval` seconds (never one group_send per token: STACK-NOTES 2).
 """
@@ -41,10 +41,17 @@ class DeltaCoalescer:
     """Publishes `{"type": event_type, "id", "offset", "text"}` ephemeral events on `stream`."""
 
     def __init__(
-        self, stream: str, message_id: int, *, interval: float, clock: Callable[[], float], event_type: str
+        self,
+        stream: str,
+        message_id: int,
+        *,
+        interval: float,
+        clock: Callable[[], float],
+        event_type: str,
+        live: LiveText | None = None,
     ) -> None:
         self.stream, self.message_id, self.interval, self.clock = stream, message_id, interval, clock
-        self.event_type = event_type
+        self.event_type, self.live = event_type, live
         self.sent_upto = 0  # code points already published
         self.pending: list[str] = []
         self.last_sent: float | None = None
@@ -60,6 +67,10 @@ class DeltaCoalescer:
             return
         text = "".join(self.pending)
         self.pending = []
+        if self.live is not None:
+            # Appended per published delta, not per token: the live text is then exactly what
+            # went out, so a joiner's text and the next delta's offset always meet.
+            self.live.append(text)
         publish_ephemeral(
             self.stream, {"type": self.event_type, "id": self.message_id, "offset": self.sent_upto, "text": text}
         )

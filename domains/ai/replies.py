@@ -1,7 +1,8 @@
 """Streaming a reply into a live stream: the loop both coaches (lounge and private thread) share.
 
-`reply_stream` runs `chat_stream`, and for every delta: appends it to the live text in Redis, sends
-it (coalesced) as an ephemeral delta event, and flushes the text to PostgreSQL every
+`reply_stream` runs `chat_stream`, and for every delta: sends it (coalesced) as an ephemeral delta
+event, appending each coalesced delta to the live text in Redis as it goes out, and flushes the text
+to PostgreSQL every
 `COACH_FLUSH_SECONDS`. It never raises a provider error: the outcome says how the call ended.
 """
 
@@ -79,7 +80,12 @@ def reply_stream(
     """Stream one reply (see module docstring). `chat` are `chat_stream`'s keyword arguments."""
     live.start()
     deltas = DeltaCoalescer(
-        stream, message_id, interval=settings.REALTIME_COALESCE_MS / 1000, clock=clock, event_type="coach.delta"
+        stream,
+        message_id,
+        interval=settings.REALTIME_COALESCE_MS / 1000,
+        clock=clock,
+        event_type="coach.delta",
+        live=live,
     )
     flush_every = settings.COACH_FLUSH_SECONDS
     last_flush = clock()
@@ -91,7 +97,6 @@ def reply_stream(
         for item in items:
             if isinstance(item, Delta) and item.text:
                 parts.append(item.text)
-                live.append(item.text)
                 deltas.add(item.text)
                 if clock() - last_flush >= flush_every:
                     flush("".join(parts))
