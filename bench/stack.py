@@ -100,6 +100,11 @@ def _affinity(cpus: set[int] | None) -> Any:
     return apply
 
 
+# Both Celery pools, as in the Procfile; queues and pools are added per process.
+_CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "workers.celery", "worker", "--loglevel=INFO"]
+_CELERY_WORKER += ["--without-mingle", "--without-gossip"]
+
+
 class CpuMeter:
     """CPU seconds of a process tree over a window: start(), then stop() -> {name: cpu%}."""
 
@@ -273,25 +278,12 @@ class Stack:
             raise ValueError(server)
         self._spawn("web", cmd, env, self.web_cpus)
         if workers and server != "b1":
-            celery = [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery",
+            self._spawn(
                 "worker",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-            ]
-            self._spawn(
-                "worker", [*celery, "-Q", "default,beat", "-P", "prefork", "-c", "1", "-n", "default@bench"], env
+                [*_CELERY_WORKER, "-Q", "default,beat", "-P", "prefork", "-c", "1", "-n", "default@bench"],
+                env,
             )
-            self._spawn(
-                "worker-ai",
-                [*celery, "-Q", "ai", "-P", "threads", "-c", str(self.ai_threads), "-n", "ai@bench"],
-                self._ai_env(env),
-            )
+            self._spawn_worker_ai(env)
         self.app_desc = {
             "server": server,
             "layer": layer,
@@ -301,6 +293,10 @@ class Stack:
         }
         self._app_env = env
         self._wait_up(server, workers and server != "b1")
+
+    def _spawn_worker_ai(self, env: dict[str, str]) -> None:
+        cmd = [*_CELERY_WORKER, "-Q", "ai", "-P", "threads", "-c", str(self.ai_threads), "-n", "ai@bench"]
+        self._spawn("worker-ai", cmd, self._ai_env(env))
 
     def _ai_env(self, env: dict[str, str]) -> dict[str, str]:
         """worker-ai holds one database connection per running reply (per thread): its pool must be as
@@ -318,22 +314,7 @@ class Stack:
             _signal_group(proc, signal.SIGKILL)
         env = dict(self._app_env, REALTIME_COALESCE_MS=str(coalesce_ms))
         self._app_env = env
-        celery = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery",
-            "worker",
-            "--loglevel=INFO",
-            "--without-mingle",
-            "--without-gossip",
-        ]
-        self._spawn(
-            "worker-ai",
-            [*celery, "-Q", "ai", "-P", "threads", "-c", str(self.ai_threads), "-n", "ai@bench"],
-            self._ai_env(env),
-        )
+        self._spawn_worker_ai(env)
         self.app_desc["coalesce_ms"] = coalesce_ms
         time.sleep(2)  # the old heartbeat key may still read healthy: give the new worker time to start
         self._wait_up(self.app_desc["server"], True)
