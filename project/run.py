@@ -23,15 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _banner(port: int) -> str:
-    from domains.accounts.demo import DEMO_PASSWORD, DEMO_USERS, demo_email
+    from domains.accounts.demo import DEMO_PASSWORD, demo_logins
 
     lines = [
         "",
         "  Coachwire is running.",
-        f"  Open http://localhost:{port}/   (health: http://localhost:{port}/healthz, admin: /admin/)",
+        f"  Open http://localhost:{port}/   (health: http://localhost:{port}/healthz)",
         "",
         f"  Demo logins (password: {DEMO_PASSWORD}):",
-        *[f"    {role:<10} {demo_email(role)}" for role, _ in DEMO_USERS],
+        *[f"    {label:<10} {email:<32} {note}".rstrip() for label, email, note in demo_logins()],
         "",
         "  Ctrl-C stops everything.",
         "",

@@ -1,12 +1,23 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import include, path
 
 from domains.accounts import views as account_views
-from project import health
+from domains.accounts.admin_site import org_admin_site
+from project import health, metrics
 from project.api import api, openapi_json
 
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+
+def _operator_only(request: HttpRequest) -> bool:
+    """Django's own admin sees every organisation: platform operators (superusers) only, never the
+    `is_staff` flag alone. Organisation staff use /manage/ (domains/accounts/admin_site.py)."""
+    return bool(request.user.is_active and request.user.is_superuser)
+
+
+admin.site.has_permission = _operator_only  # type: ignore[method-assign]
 admin.site.site_header = "Coachwire administration"
 
 urlpatterns = [
@@ -14,6 +25,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("manage/", org_admin_site.urls),  # organisation staff; /admin/ is for platform operators
     path("accounts/", include("allauth.urls")),
     path("", include("domains.accounts.urls")),
     path("", include("domains.compliance.urls")),
@@ -22,5 +34,10 @@ urlpatterns = [
     path("coach/", include("domains.coaching.thread_urls")),
     path("api/v1/", api.urls),
     path("api/openapi.json", openapi_json, name="openapi"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics.metrics, name="prometheus-django-metrics"),
 ]
+
+# JSON in the API's error shape under /api/ (an unmatched address, a bad Host), pages elsewhere.
+handler400 = "project.api.bad_request"
+handler404 = "project.api.page_not_found"
+handler500 = "project.api.server_error"

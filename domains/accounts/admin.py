@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
+from domains.accounts.admin_site import OrganisationModelAdmin, OrganisationTabularInline, org_admin_site
 from domains.accounts.models import Membership, Organisation, User
 from domains.accounts.services import membership_grant, membership_revoke
 
@@ -39,14 +40,8 @@ class OrganisationAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
 
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    """Role changes made here go through the services, so they are audited and reach open sockets."""
-
-    list_display = ["user", "organisation", "role", "created_at"]
-    list_filter = ["organisation", "role"]
-    search_fields = ["user__email", "user__display_name"]
-    autocomplete_fields = ["user", "organisation"]
+class MembershipServiceMixin:
+    """Role changes made in an admin go through the services, so they are audited and reach open sockets."""
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         if change:
@@ -71,3 +66,52 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for membership in queryset:
             self.delete_model(request, membership)
+
+
+@admin.register(Membership)
+class MembershipAdmin(MembershipServiceMixin, admin.ModelAdmin):
+    """The operator's view: every organisation's memberships."""
+
+    list_display = ["user", "organisation", "role", "created_at"]
+    list_filter = ["organisation", "role"]
+    search_fields = ["user__email", "user__display_name"]
+    autocomplete_fields = ["user", "organisation"]
+
+
+# ------------------------------------------------------------------ the organisation admin (/manage/)
+class OrganisationMembershipInline(OrganisationTabularInline):
+    """A member's roles in this organisation only (never their other organisations'). Read-only
+    here: roles change in Memberships, through the services."""
+
+    model = Membership
+    extra = 0
+    fields = ["role", "created_at"]
+    readonly_fields = ["role", "created_at"]
+    staff_add = staff_change = staff_delete = False
+
+
+@admin.register(User, site=org_admin_site)
+class OrganisationMemberAdmin(OrganisationModelAdmin):
+    """The organisation's members. Read-only: a person's identity is theirs and may span several
+    organisations, so staff change roles (Memberships), not accounts."""
+
+    organisation_path = "memberships__organisation"
+    staff_add = staff_change = staff_delete = False
+    ordering = ["display_name", "email"]
+    list_display = ["email", "display_name", "is_active", "created_at"]
+    search_fields = ["email", "display_name"]
+    list_filter = ["is_active"]
+    fields = ["email", "display_name", "time_zone", "is_active", "last_login", "date_joined"]
+    inlines = [OrganisationMembershipInline]
+
+
+@admin.register(Membership, site=org_admin_site)
+class OrganisationMembershipAdmin(MembershipServiceMixin, OrganisationModelAdmin):
+    """Roles in the session's organisation. A member can be given another role; people outside the
+    organisation are not offered (sign-up or an invitation brings them in)."""
+
+    list_display = ["user", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "user__display_name"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "role"]

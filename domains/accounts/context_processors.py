@@ -19,6 +19,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("accounts:members", "Members"))
     if Role.STAFF in roles:
         items.append(("compliance:audit", "Audit log"))
+        # The organisation-scoped admin (domains/accounts/admin_site.py), not Django's /admin/.
+        items.append(("org_admin:index", "Organisation admin"))
+    if getattr(getattr(request, "user", None), "is_superuser", False):
+        items.append(("admin:index", "Operator admin"))  # platform operators: every organisation
     return {
         "nav_items": items,
         "organisation": getattr(request, "organisation", None),

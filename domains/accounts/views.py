@@ -98,15 +98,20 @@ def member_list_view(request: HttpRequest) -> HttpResponse:
         (member, sorted(m.role for m in member.memberships.all() if m.organisation_id == organisation.pk))
         for member in member_list(organisation=organisation)
     ]
-    return render(request, "accounts/member_list.html", {"members": members})
+    # Email addresses are for staff, who run members; mentors see public names only.
+    show_email = request.user.has_perm("accounts.manage_members", organisation)
+    return render(request, "accounts/member_list.html", {"members": members, "show_email": show_email})
 
 
 @login_required
 def member_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
     organisation = _organisation_or_404(request)
-    member = member_get(organisation=organisation, user_id=user_id)  # 404 before any permission check
+    # The role check comes first: a person who may not see member pages gets the same 403 for every
+    # id, so the answer never tells which ids are members. Those who may see them get 404 for ids
+    # outside their organisation, like missing ones.
     if not request.user.has_perm("accounts.view_members", organisation):
         raise PermissionDenied
+    member = member_get(organisation=organisation, user_id=user_id)
     can_manage = request.user.has_perm("accounts.manage_members", organisation)
     current = sorted(roles_for_user(user=member, organisation=organisation))
     form = MemberRolesForm(request.POST or None, initial={"roles": current})
@@ -123,4 +128,11 @@ def member_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
             )
             messages.success(request, f"Roles updated for {member.public_name}.")
             return redirect("accounts:member_detail", user_id=member.pk)
-    return render(request, "accounts/member_detail.html", {"member": member, "form": form, "can_manage": can_manage})
+    context = {
+        "member": member,
+        "form": form,
+        "can_manage": can_manage,
+        # The address is shown to staff and to the person themself; mentors see the public name only.
+        "show_email": can_manage or member.pk == request.user.pk,
+    }
+    return render(request, "accounts/member_detail.html", context)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from domains.accounts.admin_site import OrganisationModelAdmin, org_admin_site
 from domains.ai.models import AIFeatureConfig, AIUsage
 
 
@@ -68,3 +69,12 @@ class AIUsageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AIUsage | None = None) -> bool:
         return False
+
+
+# ------------------------------------------------------------------ the organisation admin (/manage/)
+@admin.register(AIFeatureConfig, site=org_admin_site)
+class OrganisationAIFeatureConfigAdmin(OrganisationModelAdmin, AIFeatureConfigAdmin):
+    """The session's organisation's AI settings and quotas."""
+
+    autocomplete_fields = ()  # type: ignore[assignment]  # no organisation to choose
+    search_fields = ("model",)  # type: ignore[assignment]

@@ -12,6 +12,7 @@ from django.http import Http404
 from domains.accounts.models import Organisation
 from domains.coaching.models import CoachThread, Note, NoteVisibility, ThreadMessage, ThreadRole
 from domains.lounges.models import Lounge, LoungeMembership
+from domains.lounges.rules import can_view, membership_of
 
 
 def readable_lounge_ids(*, user: Any, organisation: Organisation | int) -> list[int]:
@@ -64,10 +65,15 @@ def note_get_for_user(*, note_id: int, user: Any, organisation: Organisation | N
     return note
 
 
-def lounge_get_for_notes(*, lounge_id: int, organisation: Organisation) -> Lounge:
-    """A lounge of the session's organisation to share a note with; anything else is a 404."""
+def lounge_get_for_notes(*, lounge_id: int, organisation: Organisation, user: Any) -> Lounge:
+    """A lounge of the session's organisation that `user` may see, to share a note with: an open
+    one, or one they belong to; never one they are banned from (the lounges' own `can_view`).
+    Anything else (another organisation's, an invite-only or members-only lounge they are not in)
+    is a 404 exactly like a missing id, so an id never tells whether a hidden lounge exists.
+    Whether they may share into it (moderators only) is the service's check: a refusal about a
+    lounge they can see tells them nothing new."""
     lounge = Lounge.objects.select_related("organisation").filter(pk=lounge_id, organisation=organisation).first()
-    if lounge is None:
+    if lounge is None or not can_view(lounge=lounge, membership=membership_of(user, lounge)):
         raise Http404("No such lounge.")
     return lounge
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from domains.accounts.models import Organisation
@@ -41,6 +41,7 @@ from domains.common.errors import Refusal
 from domains.common.markdown import render_markdown
 from domains.compliance.services import audit_record
 from domains.lounges.models import Lounge
+from domains.lounges.rules import can_view, membership_of
 from realtime.models import Stream
 from realtime.publish import control_send, publish_on_commit
 from workers import enqueue
@@ -95,8 +96,11 @@ def note_check(*, title: str, body: str, tags: list[str] | tuple[str, ...]) -> t
 
 
 def _check_share(*, user: Any, organisation_id: int, lounge: Lounge) -> None:
-    if lounge.organisation_id != organisation_id:
-        raise ValidationError({"lounge": ["That lounge belongs to another organisation."]})
+    """Sharing needs a lounge's moderator. A lounge the user may not see (another organisation's, a
+    hidden one, one they are banned from) is refused like a missing one, whoever fetched it:
+    `lounge_get_for_notes` already answers 404 for those, and the refusal must not tell more."""
+    if lounge.organisation_id != organisation_id or not can_view(lounge=lounge, membership=membership_of(user, lounge)):
+        raise Http404("No such lounge.")
     if not moderates_lounge(user, lounge):
         raise PermissionDenied("Only the lounge's moderators maintain its shared notes.")
 

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from domains.accounts.admin_site import OrganisationModelAdmin, org_admin_site
 from domains.compliance.models import AuditEvent, Consent, PolicyDocument
 
 
@@ -44,3 +45,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# ------------------------------------------------------------------ the organisation admin (/manage/)
+@admin.register(AuditEvent, site=org_admin_site)
+class OrganisationAuditEventAdmin(OrganisationModelAdmin, AuditEventAdmin):
+    """The organisation's own audit trail, read-only (events without an organisation are the
+    platform's, for operators)."""
+
+    staff_add = staff_change = staff_delete = False

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.http import HttpRequest
+
+from domains.accounts.admin_site import OrganisationModelAdmin, OrganisationTabularInline, org_admin_site
 from domains.lounges.models import Lounge, LoungeMembership, Message, MessageRevision, Report
 
 
@@ -64,3 +68,61 @@ class ReportAdmin(admin.ModelAdmin):
     list_display = ["pk", "lounge", "message", "reporter", "status", "created_at"]
     list_filter = ["status", "lounge"]
     readonly_fields = ["lounge", "message", "reporter", "reason", "reported_body", "created_at"]
+
+
+# ------------------------------------------------------------------ the organisation admin (/manage/)
+class OrganisationLoungeMembershipInline(OrganisationTabularInline):
+    """Who is in the lounge and with which role; only members of the organisation are offered.
+    Mutes and bans stay in the room, where they are audited and reach everyone live."""
+
+    model = LoungeMembership
+    organisation_path = "lounge__organisation"
+    extra = 0
+    fields = ["user", "role", "muted_until", "is_banned", "joined_at"]
+    readonly_fields = ["muted_until", "is_banned", "joined_at"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Lounge, site=org_admin_site)
+class OrganisationLoungeAdmin(OrganisationModelAdmin, LoungeAdmin):
+    """The organisation's lounges; new ones belong to the session's organisation."""
+
+    inlines = [OrganisationLoungeMembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Lounge, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+class OrganisationMessageRevisionInline(OrganisationTabularInline):
+    model = MessageRevision
+    organisation_path = "message__lounge__organisation"
+    extra = 0
+    fields = ["body", "edited_by", "created_at"]
+    readonly_fields = ["body", "edited_by", "created_at"]
+    staff_add = staff_change = staff_delete = False
+
+
+@admin.register(Message, site=org_admin_site)
+class OrganisationMessageAdmin(OrganisationModelAdmin, MessageAdmin):  # type: ignore[misc]
+    """Read-only: moderation happens in the room, where it is audited and reaches everyone live."""
+
+    organisation_path = "lounge__organisation"
+    staff_add = staff_change = staff_delete = False
+    list_display = ["pk", "lounge", "author_kind", "author", "excerpt", "status", "created_at", "is_deleted"]
+    list_select_related = ["lounge", "author"]
+    inlines = [OrganisationMessageRevisionInline]
+
+    @admin.display(description="text")
+    def excerpt(self, obj: Message) -> str:
+        return obj.body[:80]
+
+
+@admin.register(Report, site=org_admin_site)
+class OrganisationReportAdmin(OrganisationModelAdmin, ReportAdmin):
+    """Reports in the organisation's lounges. They are raised in the room, so none are added here."""
+
+    organisation_path = "lounge__organisation"
+    staff_add = staff_delete = False
+    list_select_related = ["lounge", "message", "reporter"]

@@ -1,4 +1,4 @@
-"""Staff reach the admin; every page a role sees renders."""
+"""Platform operators reach Django's admin; every page a role sees renders."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ from tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_staff_user_reaches_the_admin_and_others_do_not(client: Client) -> None:
-    staff = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff)
+def test_an_operator_reaches_the_admin_and_organisation_staff_do_not(client: Client) -> None:
+    """Django's admin is the platform operators' (superusers); organisation staff use /manage/
+    (tests/domains/accounts/test_admin_sites.py)."""
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(operator)
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/compliance/auditevent/").status_code == 200
     assert client.get("/admin/accounts/membership/").status_code == 200
-    client.force_login(UserFactory())
+    client.force_login(MembershipFactory(role=Role.STAFF).user)
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "login" in response["Location"]
+    assert client.get(response["Location"]).status_code == 403
 
 
 @pytest.mark.parametrize("role", list(Role))

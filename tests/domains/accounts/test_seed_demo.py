@@ -1,4 +1,5 @@
-"""The demo seed is idempotent and gives every role a working login."""
+"""The demo seed is idempotent, gives every role a working login, and keeps organisation staff
+(/manage/) apart from the platform operator (/admin/)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from domains.accounts.demo import DEMO_PASSWORD, DEMO_USERS, demo_email
-from domains.accounts.models import Membership, Organisation, User
+from domains.accounts.demo import DEMO_PASSWORD, DEMO_USERS, demo_email, demo_logins
+from domains.accounts.models import Membership, Organisation, Role, User
 from domains.compliance.models import Consent, PolicyDocument
 from domains.lounges.models import Lounge, LoungeMembership
 
@@ -23,7 +24,7 @@ def test_seed_twice_changes_nothing_the_second_time() -> None:
     assert [
         m.objects.count() for m in (Organisation, User, Membership, PolicyDocument, Consent, Lounge, LoungeMembership)
     ] == counts
-    assert counts[1] == len(DEMO_USERS)
+    assert counts[1] == len(DEMO_USERS) + 1  # and the operator
 
 
 @pytest.mark.parametrize(("role", "name"), DEMO_USERS)
@@ -35,3 +36,63 @@ def test_every_demo_login_reaches_its_dashboard(role: str, name: str) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert f'data-role-panel="{role}"'.encode() in page.content
+
+
+def _signed_in(email: str) -> Client:
+    client = Client()
+    response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def test_demo_staff_is_an_ordinary_staff_member_of_the_organisation() -> None:
+    """staff@ holds the staff role and runs /manage/, but is no Django staff or superuser: /admin/ is refused."""
+    call_command("seed_demo")
+    staff = User.objects.get(email=demo_email("staff"))
+    client = _signed_in(staff.email)
+
+    assert (staff.is_staff, staff.is_superuser) == (False, False)
+    assert list(staff.memberships.values_list("role", flat=True)) == [Role.STAFF]
+    assert client.get("/manage/").status_code == 200
+    assert client.get("/admin/", follow=True).status_code == 403
+
+
+def test_the_seed_demotes_a_staff_member_an_older_seed_made_superuser() -> None:
+    """Databases seeded before the operator existed had staff@ as a superuser; seeding again
+    takes that back, and a third run changes nothing."""
+    call_command("seed_demo")
+    User.objects.filter(email=demo_email("staff")).update(is_staff=True, is_superuser=True)
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    staff = User.objects.get(email=demo_email("staff"))
+    assert (staff.is_staff, staff.is_superuser) == (False, False)
+
+
+def test_the_seed_creates_one_platform_operator_in_no_organisation() -> None:
+    """operator@ is a superuser who belongs to no organisation; it runs /admin/, and `make run`
+    prints it as the operator (staff@ as the organisation admin)."""
+    call_command("seed_demo")
+    call_command("seed_demo")
+    operators = User.objects.filter(is_superuser=True)
+    client = _signed_in(demo_email("operator"))
+
+    assert [user.email for user in operators] == [demo_email("operator")]
+    assert not operators[0].memberships.exists()
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/lounges/message/").status_code == 200
+    notes = {email: note for _, email, note in demo_logins()}
+    assert "/admin/" in notes[demo_email("operator")] and "operator" in notes[demo_email("operator")]
+    assert "/manage/" in notes[demo_email("staff")]
+
+
+def test_make_run_prints_the_operator_and_staff_logins() -> None:
+    from project.run import _banner
+
+    banner = _banner(8000)
+
+    staff_line = next(line for line in banner.splitlines() if demo_email("staff") in line)
+    operator_line = next(line for line in banner.splitlines() if demo_email("operator") in line)
+    assert "/manage/" in staff_line and "/admin/" not in staff_line
+    assert "/admin/" in operator_line and "operator" in operator_line

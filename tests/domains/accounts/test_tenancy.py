@@ -84,3 +84,30 @@ def test_switching_to_a_foreign_organisation_is_404(staff_client: tuple) -> None
     foreign = OrganisationFactory()
     assert client.post("/organisation/switch/", {"organisation_id": foreign.pk}).status_code == 404
     assert client.post("/organisation/switch/", {"organisation_id": "abc"}).status_code == 404
+
+
+def test_member_email_is_shown_to_staff_and_the_person_not_to_mentors(client: Client) -> None:
+    """A member's email address is for staff (they run members) and for the person themself;
+    a mentor sees the public name only, on the member page and in the list."""
+    learner = MembershipFactory(
+        role=Role.LEARNER, user__email="private-address@example.test", user__display_name="Pat Private"
+    )
+    organisation = learner.organisation
+    mentor = MembershipFactory(organisation=organisation, role=Role.MENTOR).user
+    staff = MembershipFactory(organisation=organisation, role=Role.STAFF).user
+    page = f"/members/{learner.user.pk}/"
+
+    client.force_login(mentor)
+    mentor_page, mentor_list = client.get(page), client.get("/members/")
+    client.force_login(staff)
+    staff_page, staff_list = client.get(page), client.get("/members/")
+    client.force_login(mentor)
+    own_page = client.get(f"/members/{mentor.pk}/")
+
+    assert mentor_page.status_code == mentor_list.status_code == 200
+    assert b"private-address@example.test" not in mentor_page.content
+    assert b"private-address@example.test" not in mentor_list.content
+    assert b"Pat Private" in mentor_page.content
+    assert b"private-address@example.test" in staff_page.content
+    assert b"private-address@example.test" in staff_list.content
+    assert mentor.email.encode() in own_page.content

@@ -1,4 +1,5 @@
-"""An idempotent demo: one organisation, a user for every role, the policies. Safe to run again."""
+"""An idempotent demo: one organisation, a user for every role, a platform operator, the policies.
+Safe to run again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from domains.accounts.demo import DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email
+from domains.accounts.demo import DEMO_OPERATOR, DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email
 from domains.accounts.models import Organisation, Role, User
 from domains.accounts.services import membership_grant
 from domains.compliance.models import PolicyKind
@@ -44,15 +45,33 @@ class Command(BaseCommand):
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = User.objects.create_user(email=email, password=DEMO_PASSWORD, display_name=name)
-            if role == Role.STAFF and not user.is_staff:
-                user.is_staff = True
-                user.is_superuser = True
+            if user.is_staff or user.is_superuser:
+                # Organisation staff use the organisation admin (/manage/), by their role; Django's
+                # flags open the operator admin over every organisation. Older seeds made staff@ a
+                # superuser, so take that back.
+                user.is_staff = user.is_superuser = False
                 user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             membership_grant(organisation=organisation, user=user, role=role, actor=None)
             consent_record(user=user, documents=[privacy, terms], request=None)
+        self._seed_operator(documents=[privacy, terms])
         self._seed_lounges(organisation)
-        self.stdout.write(self.style.SUCCESS(f"Demo ready: {organisation.name}, {len(DEMO_USERS)} users."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo ready: {organisation.name}, {len(DEMO_USERS)} users and a platform operator.")
+        )
+
+    def _seed_operator(self, *, documents: list[Any]) -> None:
+        """The platform operator: a superuser for /admin/, deliberately a member of no organisation."""
+        role, name = DEMO_OPERATOR
+        email = demo_email(role)
+        operator = User.objects.filter(email=email).first()
+        if operator is None:
+            operator = User.objects.create_superuser(email=email, password=DEMO_PASSWORD, display_name=name)
+        elif not (operator.is_staff and operator.is_superuser):
+            operator.is_staff = operator.is_superuser = True
+            operator.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+        EmailAddress.objects.update_or_create(user=operator, email=email, defaults={"verified": True, "primary": True})
+        consent_record(user=operator, documents=documents, request=None)
 
     def _seed_lounges(self, organisation: Organisation) -> None:
         from domains.lounges.models import Lounge, LoungeAccess, LoungeMembership, LoungeRole
