@@ -1,7 +1,73 @@
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from domains.common.client_ip import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
     """Hook point for allauth; sign-up side effects live in SignupForm.save → services."""
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The resolved client address (domains.common.client_ip), so allauth's per-IP limits count
+        the same address as the lockouts and the audit log; allauth's own X-Forwarded-For handling
+        is never used. Like allauth, refuses a request without a valid address."""
+        ip = client_ip(request)
+        if ip is None:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """allauth's per-account failure budget, except for an (account, address) pair that axes
+        has locked: axes refuses that attempt anyway, and a locked-out stranger hammering on must
+        not use up the budget the owner needs to sign in from elsewhere."""
+        if getattr(settings, "AXES_ENABLED", True):
+            from axes.handlers.proxy import AxesProxyHandler
+
+            if not AxesProxyHandler.is_allowed(request, credentials):
+                self._login_failed_rl_usage = None
+                return
+        super().pre_authenticate(request, **credentials)
+
+
+def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None = None) -> str | None:
+    """The account an attempt is for, as axes counts it (AXES_USERNAME_CALLABLE): allauth passes
+    `email=`, Django's admin `username=`, and without credentials the login form's `login` field.
+    Case-folded, so changing the case of the address does not start a fresh counter."""
+    value: Any = None
+    if credentials:
+        value = credentials.get("email") or credentials.get("username") or credentials.get("login")
+    if not value and request is not None:
+        data = getattr(request, "POST", None) or {}
+        value = data.get("login") or data.get("email") or data.get("username")
+    if not isinstance(value, str):
+        return None
+    # AccessAttempt.username holds 255 characters.
+    return value.strip().lower()[:255] or None
+
+
+def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """The page for a locked (account, address) pair (AXES_LOCKOUT_CALLABLE): 429 with Retry-After.
+
+    axes calls this with (request, original_response, credentials) from its sync middleware and
+    with (request, credentials) from its async one; neither is needed here."""
+    from axes.helpers import get_cool_off
+
+    cool_off = get_cool_off(request)
+    seconds = int(cool_off.total_seconds()) if cool_off else 0
+    response = render(
+        request,
+        "accounts/lockout.html",
+        {"minutes": math.ceil(seconds / 60) if seconds else None},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+    if seconds:
+        response["Retry-After"] = str(seconds)
+    return response

@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from domains.common.client_ip import client_ip
 from domains.compliance.models import AuditEvent, Consent, PolicyDocument
 
 _USER_AGENT_MAX = 400
@@ -17,12 +18,14 @@ _CURRENT_IDS_KEY = "compliance:policy-current-ids"
 
 
 def request_origin(request: HttpRequest | None) -> dict[str, Any]:
-    """Where a request came from: IP, user agent and the request id django-structlog bound."""
+    """Where a request came from: the resolved client IP (the same one rate limits and lockouts
+    count; forwarded headers only from TRUSTED_PROXIES), user agent and the request id
+    django-structlog bound."""
     if request is None:
         return {"ip_address": None, "user_agent": "", "request_id": ""}
     context = structlog.contextvars.get_contextvars()
     return {
-        "ip_address": request.META.get("REMOTE_ADDR") or None,
+        "ip_address": client_ip(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:_USER_AGENT_MAX],
         "request_id": str(context.get("request_id", "")),
     }

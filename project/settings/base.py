@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "axes",
     "realtime",
     "domains.accounts",
     "domains.compliance",
@@ -46,8 +47,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # after whitenoise: static files need no policy
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "project.middleware.StorableTextMiddleware",  # before anything reads a value: NUL in text is 400
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
@@ -57,6 +60,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "domains.accounts.middleware.ActiveOrganisationMiddleware",
     "domains.compliance.middleware.ConsentRequiredMiddleware",
+    # Last but for Prometheus' closing half (which must end the list): turns a lockout into its page.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -117,6 +122,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # ---------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked (account, IP) pair before any backend checks the password.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -142,7 +149,9 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_FORMS = {"signup": "domains.accounts.forms.SignupForm"}
 ACCOUNT_ADAPTER = "domains.accounts.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "10/m/ip,5/5m/key",
+    # Per account only a slow-down for distributed guessing; the lockout is per (account, IP), in
+    # django-axes (project/settings/security.py), so a stranger cannot lock the owner out.
+    "login_failed": "10/m/ip,30/5m/key",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
@@ -173,6 +182,8 @@ WHITENOISE_USE_FINDERS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# /metrics, and /healthz details, need `Authorization: Bearer <this>`; unset: only DEBUG serves them.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # ---------------------------------------------------------------- logging
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -189,4 +200,6 @@ from project.settings.ai import *  # noqa: E402
 from project.settings.celery import *  # noqa: E402
 from project.settings.channels import *  # noqa: E402
 from project.settings.coaching import *  # noqa: E402
+from project.settings.csp import *  # noqa: E402
 from project.settings.lounges import *  # noqa: E402
+from project.settings.security import *  # noqa: E402

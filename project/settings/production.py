@@ -17,6 +17,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes and scrapers reach each daphne process over plain HTTP on the private network; a redirect
+# would only fail them (and repeat the bearer token). Matched against the path without its "/".
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+# Safe only behind a proxy that overwrites X-Forwarded-Proto on every request (docs/operations.md):
+# a client reaching daphne directly could otherwise claim HTTPS. Client IPs: TRUSTED_PROXIES.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

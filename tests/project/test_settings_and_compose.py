@@ -59,3 +59,26 @@ def test_compose_defines_every_service_with_healthchecks_and_the_same_variables(
     worker_ai = " ".join(services["worker-ai"]["command"])
     assert "-Q ai" in worker_ai
     assert "threads" in worker_ai
+
+
+def test_no_daphne_command_trusts_forwarded_headers_by_itself() -> None:
+    """daphne's `--proxy-headers` believes any client's X-Forwarded-For; the client IP comes from
+    domains/common/client_ip.py (TRUSTED_PROXIES) instead, in every way the app is served."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    procfile_web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    assert "daphne" in web["command"] and "daphne" in procfile_web
+    assert "--proxy-headers" not in web["command"]
+    assert "--proxy-headers" not in procfile_web
+    for path in ("bench/stack.py", "tests/live.py"):
+        assert "--proxy-headers" not in (ROOT / path).read_text(), path
+    assert "TRUSTED_PROXIES" in web["environment"]
+
+
+def test_production_refuses_a_malformed_trusted_proxies_entry() -> None:
+    """A TRUSTED_PROXIES entry that is not an IP, network or prefix stops the settings loading,
+    rather than trusting the wrong hops."""
+    result = _manage("check", env={**_production_env(), "TRUSTED_PROXIES": "10.0.0.1,not a proxy"})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "TRUSTED_PROXIES" in result.stderr
