@@ -1,21 +1,150 @@
 """The HTTP API at /api/v1/ (django-ninja), OpenAPI at /api/openapi.json.
 
 Auth in v1 is the session cookie; ninja's SessionAuth enforces CSRF on unsafe methods.
+
+Every error the API answers goes through `api_error`, in the one shape `domains.common.api.ErrorOut`
+describes: schema validation (422), malformed JSON (400), a body that is not JSON (415) or too big
+(413), no session (401), CSRF or rights (403), not found (404), and a service's `Refusal` (by its
+code; 429 with Retry-After when it carries `retry_after`).
 """
 
-from django.http import HttpRequest, JsonResponse
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
+from django.views import defaults
 from ninja import NinjaAPI
+from ninja.errors import HttpError, Throttled
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import SessionAuth
+
+from domains.common.api import JsonOnlyParser, UnsupportedMediaType, error_response
+from domains.common.errors import Refusal
 
 api = NinjaAPI(
     title="Coachwire API",
     version="1",
     urls_namespace="api",
     auth=SessionAuth(),
+    parser=JsonOnlyParser(),
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
 api.add_router("/notes", "domains.coaching.api.router")
+
+# Refusal codes that are not about the input's validity. Everything else (invalid, too_long, …) is 422.
+REFUSAL_STATUS = {
+    "not_found": 404,
+    "not_allowed": 403,
+    "not_member": 403,
+    "muted": 403,
+    "locked": 403,
+    "busy": 409,
+}
+
+
+def refusal_status(refusal: Refusal) -> int:
+    """The HTTP status of a service's refusal: 429 when it says when to retry, else by its code."""
+    if refusal.retry_after is not None:
+        return 429
+    return REFUSAL_STATUS.get(refusal.code, 422)
+
+
+def _schema_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"loc": error.get("loc", ()), "msg": error.get("msg", ""), "type": error.get("type", "")} for error in errors
+    ]
+
+
+def api_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The one mapping from an exception raised while serving an API operation to its 4xx answer.
+
+    Order matters only where classes nest: `Throttled` is an `HttpError`, `RequestDataTooBig` a
+    `SuspiciousOperation`. Anything not listed here stays a 500 (a bug, logged by Django)."""
+    if isinstance(exc, NinjaValidationError):
+        return error_response(422, "Some fields are invalid.", _schema_errors(exc.errors))
+    if isinstance(exc, Refusal):
+        errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": exc.code}] if exc.field else []
+        return error_response(refusal_status(exc), exc.message, errors, retry_after=exc.retry_after)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        errors = [
+            {"loc": ["body", field], "msg": message, "type": "value_error"}
+            for field, messages in fields.items()
+            for message in messages
+        ]
+        return error_response(422, "Some fields are invalid.", errors)
+    if isinstance(exc, Throttled):
+        return error_response(429, str(exc), retry_after=float(exc.wait or 1))
+    if isinstance(exc, HttpError):
+        if isinstance(exc.__cause__, UnsupportedMediaType):
+            # ninja wraps every parser error as 400 "Cannot parse request body"; this one is the type.
+            return _unsupported_media_type()
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            return error_response(400, "The request body is not valid JSON.")
+        return error_response(exc.status_code, str(exc))
+    if isinstance(exc, Http404):
+        return error_response(404, "Not found.")
+    if isinstance(exc, PermissionDenied):
+        return error_response(403, str(exc) or "You are not allowed to do that.")
+    if isinstance(exc, RequestDataTooBig):
+        return request_too_big()
+    if isinstance(exc, RawPostDataException):
+        # CSRF (or the middleware) already read a form or multipart body: it was not JSON.
+        return _unsupported_media_type()
+    if isinstance(exc, SuspiciousOperation):
+        return error_response(400, "The request is malformed.")
+    raise exc
+
+
+def request_too_big() -> JsonResponse:
+    return error_response(413, "The request body is too large.")
+
+
+def _unsupported_media_type() -> JsonResponse:
+    return error_response(415, "Send the request body as JSON (Content-Type: application/json).")
+
+
+for _handled in (
+    NinjaValidationError,
+    Refusal,
+    DjangoValidationError,
+    HttpError,
+    Http404,
+    PermissionDenied,
+    RequestDataTooBig,
+    RawPostDataException,
+    SuspiciousOperation,
+):
+    api.add_exception_handler(_handled, api_error)  # type: ignore[arg-type]  # ninja types `exc` as E | type[E]
+
+
+# Django's own error views, for what fails before ninja sees the request (an address no route
+# matches, a bad Host): JSON in the same shape under /api/, Django's pages elsewhere.
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return error_response(400, "The request is malformed.")
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return error_response(404, "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return error_response(500, "Server error.")
+    return defaults.server_error(request)
 
 
 def openapi_json(request: HttpRequest) -> JsonResponse:

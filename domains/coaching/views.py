@@ -163,7 +163,7 @@ def _chosen_lounge(request: HttpRequest, form: NoteForm) -> Lounge | None:
         form.add("lounge", "Choose private, or one of the lounges you moderate.")
         return None
     try:
-        return lounge_get_for_notes(lounge_id=int(form.lounge), organisation=_organisation(request))
+        return lounge_get_for_notes(lounge_id=int(form.lounge), organisation=_organisation(request), user=request.user)
     except Http404:
         form.add("lounge", "Choose private, or one of the lounges you moderate.")
         return None

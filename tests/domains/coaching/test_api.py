@@ -31,7 +31,7 @@ def _send(client: Client, method: str, url: str, data: Any = None, **extra: Any)
 
 def _errors(response: Any) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
-    for error in response.json()["detail"]:
+    for error in response.json()["errors"]:  # the API's error shape: {"detail": str, "errors": [...]}
         fields.setdefault(str(error["loc"][2]), []).append(error["msg"])
     return fields
 
