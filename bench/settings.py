@@ -8,6 +8,9 @@ from project.settings.logging import build_logging
 
 DEBUG = False
 ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+# The load client sends this Origin whatever port the stack runs on (bench/loadclient.py), and the
+# handshake compares scheme, host and port (realtime/origin.py).
+REALTIME_ALLOWED_ORIGINS = ["http://localhost"]
 # channels_redis logs "N of M channels over capacity in group G" at INFO; the bench counts those lines.
 LOGGING = build_logging(level="INFO", json=False)
 LOGGING["loggers"]["channels_redis"] = {"level": "INFO"}

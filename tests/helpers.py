@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from channels.testing import WebsocketCommunicator
@@ -10,7 +11,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.utils.module_loading import import_string
 
-ORIGIN = (b"origin", b"http://localhost")
+# A page of the site: realtime/origin.py checks the port too (REALTIME_ORIGIN_PORT reads PORT).
+ORIGIN = (b"origin", f"http://localhost:{os.environ.get('PORT', '8000')}".encode())
 
 
 def session_for(user: Any, **data: Any) -> Any:

@@ -37,8 +37,20 @@ elif CHANNEL_LAYER_BACKEND != "redis":
 
 # The protocol version sent in every snapshot; a client built for another version reloads.
 REALTIME_PROTOCOL_VERSION = 1
-# Frames larger than this (UTF-8 bytes) close the socket with 1009.
+# Frames larger than this (UTF-8 bytes) get `error too_big` and close the socket with 4413.
 REALTIME_MAX_FRAME_BYTES = env.int("REALTIME_MAX_FRAME_BYTES", default=16 * 1024)
+# JSON nested deeper than this (arrays and objects) is refused as `invalid`, before it is parsed.
+REALTIME_MAX_JSON_DEPTH = env.int("REALTIME_MAX_JSON_DEPTH", default=32)
+# The longest a closing socket waits for its own teardown (the presence update, and its channel
+# receive to stop): well inside daphne's --application-close-timeout (10 s), which kills instances.
+REALTIME_DISCONNECT_SECONDS = env.float("REALTIME_DISCONNECT_SECONDS", default=3.0)
+# The Origins (scheme://host[:port]) whose pages may open a socket; the handshake compares scheme,
+# host and port (realtime/origin.py). Empty, the default, derives them: every CSRF_TRUSTED_ORIGINS
+# entry, plus each ALLOWED_HOSTS entry as https://<host> where the session cookie is Secure
+# (production) or as http://<host>:<REALTIME_ORIGIN_PORT> where it is not (make run, tests).
+REALTIME_ALLOWED_ORIGINS: list[str] = env.list("REALTIME_ALLOWED_ORIGINS", default=[])
+# The port pages are served on without TLS: the one daphne listens on (`make run` exports PORT).
+REALTIME_ORIGIN_PORT = env.int("PORT", default=8000)
 # Durable-event retention per stream: the newest N events, none older than the age.
 REALTIME_RETENTION_EVENTS = env.int("REALTIME_RETENTION_EVENTS", default=1000)
 REALTIME_RETENTION_SECONDS = env.int("REALTIME_RETENTION_SECONDS", default=24 * 3600)

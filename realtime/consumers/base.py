@@ -8,22 +8,28 @@ See docs/realtime-protocol.md for the wire format.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
+import re
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import structlog
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisation_for_session
 from domains.common.errors import Refusal
+from domains.common.validation import StorableSchema
 from realtime.fanout import process_fanout
 from realtime.publish import CONTROL_MESSAGE, envelope
 from realtime.ratelimit import Bucket, atake
@@ -34,25 +40,116 @@ log = structlog.get_logger(__name__)
 
 
 class CloseCode:
-    """Application close codes (docs/realtime-protocol.md, "Close codes")."""
+    """Application close codes (docs/realtime-protocol.md, "Close codes").
+
+    All in 4000-4999: daphne (autobahn) refuses to send any code but 1000 and 3000-4999 from an
+    application, so 1009 or 1003 would raise inside the consumer and reach the client as 1011."""
 
     NO_SESSION = 4401
     NOT_FOUND = 4404  # also "not allowed": the two are indistinguishable on purpose
     ORGANISATION_CHANGED = 4409
+    TOO_BIG = 4413  # a frame over REALTIME_MAX_FRAME_BYTES (HTTP 413, Content Too Large)
+    BINARY_FRAME = 4415  # frames are JSON text (HTTP 415, Unsupported Media Type)
     RATE_LIMITED = 4429
-    TOO_BIG = 1009
 
 
 class NotAllowed(Exception):  # noqa: N818 - reads as the refusal it is
     """Raised by `authorise` for a stream the user may not follow, or that does not exist."""
 
 
-class ClientMessage(BaseModel):
-    """Base for inbound message schemas: unknown fields are refused, not ignored."""
+class ClientMessage(StorableSchema):
+    """Base for inbound message schemas: unknown fields are refused, not ignored, and every string
+    field (nested ones, dict keys included) must be text PostgreSQL can store: no NUL, no lone
+    surrogate (`StorableSchema`). Refused as `invalid` with the field, before any handler runs, so
+    a new message type cannot forget it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     type: str
-    ref: str | None = None  # echoed in any error about this message
+    ref: str | None = None  # echoed in every reply and error about this message
+
+
+def with_ref(frame: dict[str, Any], ref: Any) -> dict[str, Any]:
+    """`frame` as a reply to a message whose `ref` was `ref`: it carries `ref` when that is a string."""
+    if isinstance(ref, str):
+        frame["ref"] = ref
+    return frame
+
+
+# Brackets and the characters that decide whether a bracket is inside a string.
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Would `text`, parsed as JSON, nest arrays/objects more than `limit` deep? Decided before parsing:
+    `json.loads` recurses per level and raises RecursionError near 1,000 levels (8,000 fit in a 16 KiB
+    frame), and pydantic and `json.dumps` recurse again. Linear; most frames never reach the loop."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    escaped = -1  # the index a backslash escapes
+    for match in _JSON_STRUCTURE.finditer(text):
+        index, char = match.start(), match.group()
+        if in_string:
+            if index == escaped:
+                continue
+            if char == "\\":
+                escaped = index + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+async def dispatch_until_stopped(
+    receivers: list[Callable[[], Awaitable[dict[str, Any]]]],
+    dispatch: Callable[[dict[str, Any]], Awaitable[None]],
+    *,
+    teardown_seconds: float,
+) -> None:
+    """`channels.utils.await_many_dispatch`, with a bounded teardown.
+
+    Channels cancels each pending receive and awaits it without a bound. A channels-redis
+    `receive()` sometimes swallows that cancellation (about 1 in 20 when other sockets of the process
+    receive meanwhile) and goes back to waiting for a message that never comes to a closed socket's
+    channel: the instance never returns, and daphne kills it after its application close timeout
+    ("took too long to shut down"). A second `cancel()` lands; so cancel until done, within
+    `teardown_seconds`."""
+    tasks = [asyncio.ensure_future(receiver()) for receiver in receivers]
+    try:
+        while True:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for index, task in enumerate(tasks):
+                if task.done():
+                    result = task.result()
+                    await dispatch(result)
+                    tasks[index] = asyncio.ensure_future(receivers[index]())
+    finally:
+        await _cancel_until_done(tasks, teardown_seconds)
+
+
+async def _cancel_until_done(tasks: Sequence[asyncio.Future[Any]], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            log.warning("socket.receive_not_cancelled", tasks=len(pending))
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(0.2, remaining))
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a receive that failed as it was cancelled is not news
 
 
 class ResumeMessage(ClientMessage):
@@ -68,6 +165,31 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     messages: ClassVar[dict[str, type[ClientMessage]]] = {}
     _base_messages: ClassVar[dict[str, type[ClientMessage]]] = {"resume": ResumeMessage, "ping": PingMessage}
+    # Set by the first server-initiated close (or the disconnect): from then on no frame still queued
+    # behind it, no handler waiting for the delivery lock and no queued delivery may act or send.
+    closing: bool = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' `AsyncConsumer.__call__`, but dispatching through `dispatch_until_stopped`, whose
+        teardown is bounded (see there). Async consumers only, as every StreamConsumer is."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        receivers = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            receivers.append(self.channel_receive)
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):  # the consumer's way of saying it is done
+            await dispatch_until_stopped(
+                receivers, self.dispatch, teardown_seconds=settings.REALTIME_DISCONNECT_SECONDS
+            )
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close from the server end. Marks the socket closing first: frames the client sent before
+        it saw the close are still queued here (a flood of them after a 4429), and must change nothing."""
+        self.closing = True
+        await super().close(code=code, reason=reason)
 
     # ------------------------------------------------------------------ hooks for subclasses
     async def authorise(self) -> str | None:
@@ -157,9 +279,16 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self.groups_joined.append(group)
 
     async def disconnect(self, code: int) -> None:
+        self.closing = True
         if getattr(self, "is_connected", False):
             self.is_connected = False
-            await self.disconnected()
+            try:
+                # Presence and its broadcast are best effort (entries expire by themselves); the
+                # leaves below are not, and daphne kills an instance that takes too long.
+                async with asyncio.timeout(settings.REALTIME_DISCONNECT_SECONDS):
+                    await self.disconnected()
+            except TimeoutError:
+                log.warning("socket.disconnected_hook_timeout", consumer=type(self).__name__)
         for task in getattr(self, "_queued", set()):
             task.cancel()
         # Always leave: a dead channel in a group costs capacity on every send (STACK-NOTES 2).
@@ -189,11 +318,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             rights = self.rights_data()
         return cursors, data, rights
 
-    async def _snapshot_frame(self, kind: str, streams: list[str] | None = None) -> dict[str, Any]:
+    async def _snapshot_frame(self, kind: str, streams: list[str] | None = None, *, ref: Any = None) -> dict[str, Any]:
         wanted = streams or self.streams
         cursors, data, rights = await database_sync_to_async(self._build_snapshot)(wanted)
         self.cursors.update(cursors)
-        return {
+        frame = {
             "type": kind,
             "v": settings.REALTIME_PROTOCOL_VERSION,
             "stream": self.primary or self.personal,
@@ -202,9 +331,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             "rights": rights,
             "heartbeat": settings.REALTIME_HEARTBEAT_SECONDS,
         }
+        return with_ref(frame, ref)
 
-    async def _resume(self, requested: dict[str, int], *, snapshot_missing: bool = False) -> None:
-        """Replay each stream after its cursor; a stream that cannot be replayed gets `resync`."""
+    async def _resume(self, requested: dict[str, int], *, snapshot_missing: bool = False, ref: Any = None) -> None:
+        """Replay each stream after its cursor; a stream that cannot be replayed gets `resync`.
+        `ref`: the `resume` message's, carried by the `resumed`, `resync` and `snapshot` frames."""
         resync: list[str] = []
         for stream in self.streams:
             if stream not in requested:
@@ -216,11 +347,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self.cursors[stream] = requested[stream]
             for frame in replay.frames:
                 await self._deliver(envelope(frame))
-            await self.send_json({"type": "resumed", "stream": stream, "seq": self.cursors[stream]})
+            await self.send_json(with_ref({"type": "resumed", "stream": stream, "seq": self.cursors[stream]}, ref))
         missing = [stream for stream in self.streams if stream not in requested] if snapshot_missing else []
         primary = self.primary or self.personal
         if primary in missing or resync:
-            await self.send_json(await self._snapshot_frame("resync" if resync else "snapshot"))
+            await self.send_json(await self._snapshot_frame("resync" if resync else "snapshot", ref=ref))
             return
         if missing:
             # A secondary stream the client had no cursor for (the personal stream, say) is followed
@@ -228,7 +359,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             cursors = await database_sync_to_async(stream_cursors)(missing)
             for stream, seq in cursors.items():
                 self.cursors[stream] = seq
-                await self.send_json({"type": "resumed", "stream": stream, "seq": seq})
+                await self.send_json(with_ref({"type": "resumed", "stream": stream, "seq": seq}, ref))
         await self.after_resume()
 
     async def _deliver(self, envelope: dict[str, Any]) -> None:
@@ -250,6 +381,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         event of a stream for a socket that is not busy, is sent here at once; anything else (a
         duplicate, a gap, a socket still connecting or resuming, an event about this very user)
         queues behind the delivery lock and goes through `_deliver`, in arrival order."""
+        if self.closing:
+            return
         busy = bool(self._queued) or self._delivery.locked()
         seq = message.get("seq")
         if seq is None and not busy:
@@ -280,12 +413,14 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def _deliver_in_order(self, message: dict[str, Any]) -> None:
         async with self._delivery:
-            await self.stream_event(message, locked=True)
+            if not self.closing:
+                await self.stream_event(message, locked=True)
 
     async def _control_in_order(self, message: dict[str, Any]) -> None:
         async with self._delivery:
             pass  # wait for the events that arrived before it
-        await self.stream_control(message)
+        if not self.closing:
+            await self.stream_control(message)
 
     async def _send_event(self, message: dict[str, Any]) -> None:
         if self.visible(message):
@@ -297,6 +432,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ channel-layer handlers
     async def stream_event(self, message: dict[str, Any], *, locked: bool = False) -> None:
+        if self.closing:
+            return
         if message.get("seq") is None:
             await self.send(text_data=message["text"])  # ephemeral: encoded once for the group
         elif locked:
@@ -307,6 +444,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def stream_control(self, message: dict[str, Any]) -> None:
         assert message["type"] == CONTROL_MESSAGE
+        if self.closing:
+            return
         if message["action"] == "force_close":
             code = message.get("code") or CloseCode.NO_SESSION
             await self.send_json({"type": "force_close", "reason": message["reason"], "code": code})
@@ -341,22 +480,37 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ inbound
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode("utf-8")) > settings.REALTIME_MAX_FRAME_BYTES:
+        if self.closing:
+            return  # queued behind a close: the client's frames no longer act (docs: "Close codes")
+        if text_data is None:
+            await self.send_error("binary_frame", "Frames are JSON text, not binary.")
+            await self.close(code=CloseCode.BINARY_FRAME)
+            return
+        cap = settings.REALTIME_MAX_FRAME_BYTES
+        if len(text_data) > cap or len(text_data.encode("utf-8", "surrogatepass")) > cap:
+            await self.send_error("too_big", f"A frame may be at most {cap} bytes of UTF-8.")
             await self.close(code=CloseCode.TOO_BIG)
             return
-        try:
-            content = json.loads(raw)
-        except ValueError:
-            content = None
+        depth = settings.REALTIME_MAX_JSON_DEPTH
+        too_deep = nested_deeper_than(text_data, depth)
+        content: Any = None
+        if not too_deep:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                content = None
         ref = content.get("ref") if isinstance(content, dict) else None
         if not await self._within_rate(ref):
+            return
+        if too_deep:
+            fields = {"frame": f"Nested deeper than {depth} levels."}
+            await self.send_error("invalid", "The message is not valid.", fields=fields)
             return
         if content is None:
             await self.send_error("bad_json", "Frames must be JSON objects.")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_error("bad_message", 'A frame is a JSON object with a string "type".')
+            await self.send_error("bad_message", 'A frame is a JSON object with a string "type".', ref=ref)
             return
         await self.receive_json(content)
 
@@ -391,18 +545,20 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         # Events arriving meanwhile wait, so the socket that acted gets its reply before the events
         # its action published (as with one channel per socket, where handlers run one at a time).
         async with self._delivery:
+            if self.closing:
+                return  # closed (kicked, force-closed) while this message waited for the lock
             await handler(message)
 
     async def send_error(self, code: str, message: str, *, ref: Any = None, **extra: Any) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
-        if isinstance(ref, str):
-            frame["ref"] = ref
-        await self.send_json(frame)
+        await self.send_json(with_ref({"type": "error", "code": code, "message": message, **extra}, ref))
 
     async def run_action(self, message: ClientMessage, action: Callable[[], dict[str, Any] | None]) -> None:
         """Run one service call in the database thread and answer with its reply, or an `error` frame:
         a `Refusal` says why; a missing object is `not_found`; anything else is `server_error`, and
-        the socket stays open (the service's transaction rolled back, so nothing changed)."""
+        the socket stays open (the service's transaction rolled back, so nothing changed). Nothing
+        runs once the socket is closing."""
+        if self.closing:
+            return
         try:
             reply = await database_sync_to_async(action)()
         except Refusal as refusal:
@@ -421,10 +577,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_error("server_error", "Something went wrong; nothing was changed.", ref=message.ref)
             return
         if reply is not None:
-            await self.send_json({**reply, "ref": message.ref})
+            await self.send_json(with_ref(dict(reply), message.ref))
 
     async def handle_ping(self, message: PingMessage) -> None:
-        await self.send_json({"type": "pong", "ref": message.ref})
+        await self.send_json(with_ref({"type": "pong"}, message.ref))
 
     async def handle_resume(self, message: ResumeMessage) -> None:
-        await self._resume({stream: seq for stream, seq in message.cursors.items() if stream in self.streams})
+        cursors = {stream: seq for stream, seq in message.cursors.items() if stream in self.streams}
+        await self._resume(cursors, ref=message.ref)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime.consumers.base import ClientMessage, StreamConsumer
+from realtime.consumers.base import ClientMessage, StreamConsumer, with_ref
 
 
 class EchoMessage(ClientMessage):
@@ -15,4 +15,4 @@ class PingConsumer(StreamConsumer):
     messages = {"echo": EchoMessage}
 
     async def handle_echo(self, message: EchoMessage) -> None:
-        await self.send_json({"type": "echo", "data": message.data, "ref": message.ref})
+        await self.send_json(with_ref({"type": "echo", "data": message.data}, message.ref))

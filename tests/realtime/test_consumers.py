@@ -74,14 +74,15 @@ async def test_bad_frames_get_clear_errors_and_the_socket_stays_open() -> None:
 
 
 @override_settings(REALTIME_MAX_FRAME_BYTES=64)
-async def test_an_oversize_frame_closes_1009_counting_utf8_bytes() -> None:
+async def test_an_oversize_frame_gets_too_big_then_closes_4413_counting_utf8_bytes() -> None:
     """22 three-byte characters are 66 bytes: over a 64-byte cap though only 22 characters long."""
     _, session = await _signed_in()
     comm = communicator("/ws/ping/", session=session)
     await comm.connect()
     await comm.receive_json_from()
     await comm.send_to(text_data=json.dumps({"type": "echo"})[:-1] + ',"data":"' + "€" * 22 + '"}')
-    assert (await comm.receive_output())["code"] == 1009
+    assert (await comm.receive_json_from())["code"] == "too_big"
+    assert (await comm.receive_output())["code"] == 4413
 
 
 @override_settings(REALTIME_RATE_CAPACITY=3, REALTIME_RATE_REFILL_PER_SECOND=0.001, REALTIME_RATE_STRIKES=2)

@@ -1,10 +1,12 @@
 // Coachwire realtime client: one websocket per stream page, resumable by seq.
 // Protocol: docs/realtime-protocol.md (snapshot, event, resume/resumed, resync, force_close,
-// rights_changed, error; close codes 4401/4404/4409/4429/1009). No dependencies, no build step.
+// rights_changed, error; close codes 4401/4404/4409/4413/4415/4429). No dependencies, no build step.
 
 /** The protocol version this page was built for; a snapshot with another `v` reloads the page. */
 export const PROTOCOL_VERSION = 1;
 
+// Any other close (4413 too big, 4415 binary, 4429 rate limited, a dropped connection) reconnects
+// with backoff: the frame that caused it is not sent again, and resume repairs what was missed.
 const CLOSE = { NO_SESSION: 4401, NOT_FOUND: 4404, ORGANISATION_CHANGED: 4409 };
 
 const LABELS = {
