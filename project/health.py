@@ -1,4 +1,10 @@
-"""`/healthz` (is every part up?) and `/readyz` (may this process take traffic?)."""
+"""`/healthz` (is every part up?) and `/readyz` (may this process take traffic?).
+
+`/healthz` answers everyone with the status of each part (`ok` booleans only). The details (worker
+hostnames, latencies, the pgvector version, error names) go only to platform operators (superusers)
+and to the bearer of the monitoring token (`METRICS_TOKEN`, project/metrics.py), or to anyone in a
+DEBUG process without a token. The status code (200/503) is the same for every caller.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
+from project.metrics import monitoring_open, monitoring_token_sent
 from realtime.redis import get_async_redis
 from workers.heartbeat import HEARTBEAT_PREFIX, WORKER_POOLS
 
@@ -58,7 +65,28 @@ async def healthz(request: HttpRequest) -> JsonResponse:
         checks["redis"] = {"ok": False, "error": type(error).__name__}
         checks["workers"] = {pool: {"ok": False, "hosts": []} for pool in WORKER_POOLS}
     ok = checks["database"]["ok"] and checks["redis"]["ok"] and all(w["ok"] for w in checks["workers"].values())
+    if not await _may_see_details(request):
+        checks = _status_only(checks)
     return JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
+
+
+async def _may_see_details(request: HttpRequest) -> bool:
+    if monitoring_open() or monitoring_token_sent(request):
+        return True
+    try:
+        user = await request.auser()
+    except Exception:  # noqa: BLE001 - the session store may be the part that is down: report, not raise
+        return False
+    return bool(user.is_active and user.is_superuser)
+
+
+def _status_only(checks: dict[str, Any]) -> dict[str, Any]:
+    """The same shape, with every part reduced to its `ok`: nothing that names or fingerprints a host."""
+    return {
+        "database": {"ok": checks["database"]["ok"]},
+        "redis": {"ok": checks["redis"]["ok"]},
+        "workers": {pool: {"ok": status["ok"]} for pool, status in checks["workers"].items()},
+    }
 
 
 async def readyz(request: HttpRequest) -> JsonResponse:

@@ -30,6 +30,7 @@ Extra environment for the subprocesses comes from the session fixture `live_stac
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -57,6 +58,8 @@ STOP_SECONDS = 10.0
 # Workers beat every second so /healthz recovers quickly after each test's Redis flush (tests/conftest.py).
 HEARTBEAT_SECONDS = "1"
 FAKE_API_KEY = "sk-fake-live-stack"
+# /healthz shows worker hostnames only to the bearer of METRICS_TOKEN (project/metrics.py).
+MONITORING_TOKEN = "live-stack-monitoring-token"
 CHAT_PROTOCOLS = ("openai", "anthropic")
 
 
@@ -251,7 +254,7 @@ class LiveStack:
 
     # ------------------------------------------------------------------ health and logs
     def health(self) -> tuple[int, dict[str, Any]]:
-        response = self.http("GET", "/healthz", timeout=5)
+        response = self.http("GET", "/healthz", timeout=5, headers={"Authorization": f"Bearer {MONITORING_TOKEN}"})
         try:
             return response.status, response.json()
         except ValueError:
@@ -381,6 +384,24 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(proc.pid, sig)  # the group this fixture created for it (start_new_session)
 
 
+# ---------------------------------------------------------------- websocket frames (live tests)
+WS_RECEIVE_SECONDS = 10
+
+
+async def recv_json(ws: Any, timeout: float = WS_RECEIVE_SECONDS) -> dict[str, Any]:
+    """The next frame of a `websockets` client connection, decoded."""
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
+
+
+async def recv_until(ws: Any, frame_type: str, timeout: float = WS_RECEIVE_SECONDS) -> dict[str, Any]:
+    """Frames until one of `frame_type` arrives (bounded by `timeout` overall)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await recv_json(ws, timeout)
+            if frame.get("type") == frame_type:
+                return frame
+
+
 @pytest.fixture(scope="session")
 def live_stack_extra_env() -> dict[str, str]:
     """Extra environment for the live-stack subprocesses; override in a conftest."""
@@ -426,6 +447,7 @@ def live_stack(
         CELERY_TASK_ALWAYS_EAGER="false",
         DATABASE_POOL="false",
         WORKER_HEARTBEAT_SECONDS=HEARTBEAT_SECONDS,
+        METRICS_TOKEN=MONITORING_TOKEN,
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(ROOT),
     )
@@ -433,8 +455,10 @@ def live_stack(
     llm = LiveLLM()
     llm.start()
     env.update(fake_provider_env(llm))
+    # The websocket Origin check allows http://<ALLOWED_HOSTS entry>:PORT (realtime/origin.py).
+    env["PORT"] = str(port := free_port())
     env.update(live_stack_extra_env)
-    stack = LiveStack(port=free_port(), log_dir=tmp_path_factory.mktemp("live-stack"), env=env, llm=llm)
+    stack = LiveStack(port=port, log_dir=tmp_path_factory.mktemp("live-stack"), env=env, llm=llm)
     try:
         stack.start()
         stack.wait_ready()

@@ -273,16 +273,35 @@ def notes_search(
 # ---------------------------------------------------------------- grounding
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\U000e0000-\U000e007f]")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+# Every CommonMark image form: inline `![alt](url "title")`, full reference `![alt][ref]`, collapsed
+# `![alt][]` and shortcut `![alt]`. The alt may hold one level of brackets and the inline
+# destination one level of parentheses; each alternative starts with a distinct character, so the
+# pattern cannot backtrack badly. Like CommonMark, any part may continue on the next line, but no
+# part crosses a blank line. A shortcut is replaced even when its definition is elsewhere (in
+# another chunk of the note): "[image: alt]" reads the same as the literal text would.
+_LINE_BREAK = r"\n(?![ \t]*\n)"
+_IMAGE = re.compile(
+    rf"!\[(?P<alt>(?:[^\[\]\\\n]|\\.|{_LINE_BREAK}|\[(?:[^\[\]\n]|{_LINE_BREAK})*\])*)\]"
+    rf"(?:\((?:[^()\\\n]|\\.|{_LINE_BREAK}|\((?:[^()\n]|{_LINE_BREAK})*\))*\)|\[(?:[^\[\]\n]|{_LINE_BREAK})*\])?"
+)
+# Link reference definitions (`[ref]: url "title"`, the title possibly on the next line): they never
+# render, so to a reader they are hidden text, and they carry the URLs of reference-style images.
+_REFERENCE_DEFINITION = re.compile(
+    r"^ {0,3}\[(?:[^\[\]\\\n]|\\.){1,999}\]:[ \t]*\n?[ \t]*(?:<[^<>\n]*>|[^\s<][^\s]*)"
+    r"(?:(?:[ \t]+|[ \t]*\n[ \t]*)(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*$\n?",
+    re.MULTILINE,
+)
 _RAW_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 
 
 def passage_text_clean(text: str) -> str:
     """Retrieved text as a model should see it: no hidden text (HTML comments, zero-width, bidi
-    and tag characters) and no images (their URLs would beacon out if a reply echoed them)."""
+    and tag characters, link reference definitions) and no images in any Markdown or HTML form
+    (their URLs would beacon out if a reply echoed them)."""
     text = _HTML_COMMENT.sub("", text)
     text = _INVISIBLE.sub("", text)
-    text = _IMAGE.sub(lambda m: f"[image: {m.group(1)}]" if m.group(1) else "[image]", text)
+    text = _REFERENCE_DEFINITION.sub("", text)
+    text = _IMAGE.sub(lambda m: f"[image: {m.group('alt')}]" if m.group("alt") else "[image]", text)
     return _RAW_IMG.sub("[image]", text)
 
 

@@ -88,3 +88,23 @@ def login_browser(context: Any, live_stack: Any) -> Any:
         return cookies
 
     return login
+
+
+@pytest.fixture
+def learner() -> Any:
+    """A consenting learner of one organisation, "Harbour Academy" (the policies are published and
+    accepted, so no consent page stands in the way)."""
+    # Imported here: conftest modules load before pytest-django sets Django up.
+    from domains.accounts.models import Membership, Organisation, Role
+    from domains.compliance.services import consent_record, policy_publish
+    from tests.factories import UserFactory
+
+    policies = [
+        policy_publish(kind="privacy", version="1", title="Privacy policy", body="We keep little."),
+        policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
+    ]
+    organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
+    user = UserFactory(display_name="Ana Learner")
+    Membership.objects.create(user=user, organisation=organisation, role=Role.LEARNER)
+    consent_record(user=user, documents=policies, request=None)
+    return user

@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from domains.accounts.models import Membership, Organisation, Role, User
+from domains.accounts.models import User
 from domains.coaching.models import Note, NoteChunk
-from domains.compliance.services import consent_record, policy_publish
-from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -28,20 +26,6 @@ Use the STAR method for behavioural questions: describe the Situation, the Task,
 
 Rehearse three STAR stories out loud before every interview, and time each answer to two minutes.
 """
-
-
-@pytest.fixture
-def learner() -> User:
-    """A consenting learner of one organisation (the policies are published and accepted)."""
-    policies = [
-        policy_publish(kind="privacy", version="1", title="Privacy policy", body="We keep little."),
-        policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
-    ]
-    organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
-    user: User = UserFactory(display_name="Ana Learner")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.LEARNER)
-    consent_record(user=user, documents=policies, request=None)
-    return user
 
 
 def wait_for_chunks(note: Note, deadline_seconds: float = EMBED_DEADLINE_SECONDS) -> int:

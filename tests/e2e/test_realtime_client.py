@@ -131,7 +131,20 @@ def test_a_dropped_socket_reconnects_with_its_cursors_and_resyncs_when_told(clie
 def test_heartbeat_pings_at_the_snapshot_interval(client_page: Any) -> None:
     page = client_page
     page.evaluate(START, {"heartbeat": 0.05})
-    page.wait_for_function("__sockets[0].sent.filter((f) => f.type === 'ping').length >= 2", timeout=5000)
+    # Polled inside the page by a compiled function: Playwright's polling `wait_for_function` needs
+    # eval, which the Content-Security-Policy (rightly) refuses.
+    page.evaluate(
+        """(timeout) => new Promise((resolve, reject) => {
+          const started = performance.now();
+          const tick = () => {
+            if (__sockets[0].sent.filter((f) => f.type === 'ping').length >= 2) resolve(true);
+            else if (performance.now() - started > timeout) reject(new Error('fewer than 2 pings'));
+            else setTimeout(tick, 10);
+          };
+          tick();
+        })""",
+        5000,
+    )
 
 
 def test_force_close_4401_stops_and_goes_to_the_login_page(client_page: Any) -> None:

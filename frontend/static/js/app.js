@@ -2,6 +2,7 @@
 // Server data only ever reaches the page through textContent, never innerHTML.
 
 import { connect } from "./realtime.js";
+import { safePath } from "./stream_text.js";
 
 const TOAST_MS = 8000;
 const MAX_TOASTS = 4;
@@ -32,14 +33,6 @@ export function toast(text, { kind = "info" } = {}) {
   while (container.children.length > MAX_TOASTS) container.firstElementChild.remove();
   setTimeout(() => item.remove(), TOAST_MS);
   return item;
-}
-
-/**
- * A same-origin path that is safe as an href, or null.
- * @param {unknown} url
- */
-function safePath(url) {
-  return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
 }
 
 /**

@@ -87,12 +87,20 @@ export class StreamText {
 }
 
 // ------------------------------------------------------------------------------------ citations
+// Browsers read a backslash as "/" in http(s) URLs and drop tabs and newlines anywhere in them, so
+// "/" + "\\evil.com" and "/" + tab + "/evil.com" both lead to //evil.com: refuse such characters.
+const UNSAFE_PATH_CHARS = /[\\\u0000-\u001f\u007f]/;
+
 /**
- * A same-origin path that is safe as an href, or null.
+ * A same-origin path that is safe as an href, or null: it starts with one "/" (not "//", which
+ * is another host), and holds no backslash or control character a browser would rewrite.
+ * The one check for every page (app.js imports it).
  * @param {unknown} url
+ * @returns {string|null}
  */
 export function safePath(url) {
-  return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\") ? url : null;
+  if (typeof url !== "string" || !url.startsWith("/") || url.startsWith("//")) return null;
+  return UNSAFE_PATH_CHARS.test(url) ? null : url;
 }
 
 const NOTE_SOURCE = /^note:(\d+)#(\d+)-(\d+)$/;
