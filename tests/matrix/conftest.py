@@ -1,0 +1,149 @@
+"""The matrix's world: two organisations, A ("own") and B ("foreign"), seeded through the services.
+
+Every actor lives in A, one per organisation role, plus a platform operator (a superuser with no
+membership) and anonymous. B mirrors A's objects, so every id or slug a URL takes has an own-org
+value, a foreign-org value and (computed by the harness) a missing value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+
+def roles() -> list[str]:
+    """Every organisation role (domains/accounts/models.py `Role`): a new role becomes a new actor."""
+    from domains.accounts.models import Role
+
+    return [role.value for role in Role]
+
+
+def actors() -> list[str]:
+    return ["anonymous", *roles(), "operator"]
+
+
+@dataclass
+class OrgObjects:
+    organisation: Any
+    users: dict[str, Any]
+    lounges: dict[str, Any]
+    message: Any
+    mentor_message: Any
+    report: Any
+    note_private: Any
+    note_shared: Any
+    thread: Any
+    coach_reply: Any
+    coach_message: Any
+
+
+@dataclass
+class World:
+    own: OrgObjects
+    foreign: OrgObjects
+    operator: Any
+    policy_kind: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def actor(self, name: str) -> Any:
+        if name == "anonymous":
+            return None
+        if name == "operator":
+            return self.operator
+        return self.own.users[name]
+
+
+def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
+    from allauth.account.models import EmailAddress
+
+    from domains.accounts.services import membership_grant
+    from domains.ai.services import ai_usage_record
+    from domains.coaching import services as coaching
+    from domains.compliance.services import consent_record
+    from domains.lounges import services as lounges
+    from domains.lounges.models import LoungeAccess
+    from tests.factories import OrganisationFactory, UserFactory
+
+    organisation = OrganisationFactory(slug=f"matrix-{prefix}", name=f"Matrix {prefix.upper()}")
+    users: dict[str, Any] = {}
+    for role in roles():
+        user = UserFactory(email=f"{role}@{prefix}.matrix.test", display_name=f"{prefix.upper()} {role}")
+        membership_grant(organisation=organisation, user=user, role=role, actor=None)
+        consent_record(user=user, documents=documents, request=None)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        users[role] = user
+    mentor, learner = users["mentor"], users["learner"]
+    # Distinct slugs per organisation: a shared slug would make the "foreign" slug resolve to the own lounge.
+    made = {
+        access: lounges.lounge_create(
+            organisation=organisation,
+            creator=mentor,
+            slug=f"{prefix}-{access}",
+            title=f"{prefix} {access}",
+            access=access,
+        )
+        for access in (LoungeAccess.OPEN, LoungeAccess.MEMBERS, LoungeAccess.INVITE)
+    }
+    # The learner is in the open and the members-only lounge, not in the invite-only one.
+    lounges.lounge_join(lounge=made[LoungeAccess.OPEN], user=learner)
+    lounges.member_add(lounge=made[LoungeAccess.MEMBERS], moderator=mentor, user=learner)
+    message, _ = lounges.message_post(
+        lounge=made[LoungeAccess.OPEN], author=learner, body="matrix learner message", client_msg_id=f"{prefix}-m1"
+    )
+    mentor_message, _ = lounges.message_post(
+        lounge=made[LoungeAccess.OPEN], author=mentor, body="matrix mentor message", client_msg_id=f"{prefix}-m2"
+    )
+    # A coach reply in the open lounge (left streaming: no worker runs here), for coach.stop/.text.
+    coach_message, _ = lounges.coach_summon(lounge=made[LoungeAccess.OPEN], user=learner, request_id=f"{prefix}-c1")
+    report = lounges.report_create(message=mentor_message, reporter=learner, reason="matrix report")
+    note_private = coaching.note_create(user=learner, organisation=organisation, title=f"{prefix} private note")
+    note_shared = coaching.note_create(
+        user=mentor, organisation=organisation, title=f"{prefix} shared note", lounge=made[LoungeAccess.MEMBERS]
+    )
+    thread = coaching.thread_create(user=learner, organisation=organisation, title=f"{prefix} thread")
+    _question, coach_reply, _ = coaching.thread_message_post(
+        thread=thread, user=learner, body="matrix question", client_msg_id=f"{prefix}-t1"
+    )
+    # No worker runs in this test: finish the reply as one would, so the thread is not busy.
+    type(coach_reply).objects.filter(pk=coach_reply.pk).update(status="complete", body="matrix answer")
+    ai_usage_record(organisation=organisation, user=learner, feature="coach", outcome="ok")
+    return OrgObjects(
+        organisation=organisation,
+        users=users,
+        lounges={str(k): v for k, v in made.items()},
+        message=message,
+        mentor_message=mentor_message,
+        report=report,
+        note_private=note_private,
+        note_shared=note_shared,
+        thread=thread,
+        coach_reply=coach_reply,
+        coach_message=coach_message,
+    )
+
+
+@pytest.fixture
+def matrix_world(db: None) -> World:
+    """Seeded once for the one test that runs every cell (each cell runs in a savepoint rolled back
+    after it, so no cell sees another's writes)."""
+    from django.contrib.auth.models import Group
+
+    from domains.accounts.models import User
+    from domains.ai.models import AIFeatureConfig
+    from domains.compliance.services import consent_record, policy_publish
+
+    # Published policies, accepted by everyone: as in a real installation, and without the consent
+    # redirect standing in front of every page.
+    documents = [
+        policy_publish(kind=kind, version="1", title=kind.title(), body=f"The {kind}.") for kind in ("privacy", "terms")
+    ]
+    own = _seed_org("a", documents)
+    foreign = _seed_org("b", documents)
+    for objects in (own, foreign):
+        AIFeatureConfig.objects.create(organisation=objects.organisation, feature="")
+    operator = User.objects.create_superuser(email="operator@matrix.test", password="a-long-test-password")
+    consent_record(user=operator, documents=documents, request=None)
+    Group.objects.create(name="matrix group")
+    return World(own=own, foreign=foreign, operator=operator, policy_kind="privacy")

@@ -1,0 +1,246 @@
+"""The role-by-tenant matrix: every endpoint, every role, an own/foreign/missing object, against
+expected.yaml. A new endpoint without a row fails; a foreign object must answer like a missing one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import pytest
+
+from tests.matrix import harness
+from tests.matrix.conftest import World, actors
+
+_writing = pytest.mark.skipif(harness.WRITE, reason="MATRIX_WRITE=1: the cells test rewrites the table")
+
+
+@_writing
+def test_every_endpoint_has_a_row() -> None:
+    """Every URL pattern, API operation, websocket endpoint and message type has a row in the table."""
+    rows, _ = harness.load()
+    covered = {harness.base_key(key) for key in rows}
+    missing = sorted(set(harness.all_endpoints()) - covered)
+    assert not missing, "add a row to tests/matrix/expected.yaml (or run MATRIX_WRITE=1) for:\n  " + "\n  ".join(
+        missing
+    )
+
+
+@_writing
+def test_every_row_names_an_endpoint() -> None:
+    """A row whose endpoint is gone is stale and must be removed."""
+    rows, _ = harness.load()
+    stale = sorted(key for key in rows if harness.base_key(key) not in harness.all_endpoints())
+    assert not stale, "stale rows in tests/matrix/expected.yaml (no such endpoint):\n  " + "\n  ".join(stale)
+
+
+def _cells_rows(rows: dict[str, dict[str, Any]], endpoints: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The rows to run: the table's, plus (when writing) a default row for every endpoint without one."""
+    if not harness.WRITE:
+        return rows
+    merged: dict[str, dict[str, Any]] = {}
+    for key, endpoint in endpoints.items():
+        if not any(harness.base_key(existing) == key for existing in rows):
+            merged[key] = harness.default_row(key, endpoint)
+    for key, row in rows.items():
+        if harness.base_key(key) in endpoints:
+            merged[key] = {name: value for name, value in row.items() if name != "cells"}
+    for key in sorted(set(rows) - set(merged)):
+        print(f"dropped stale row (no such endpoint): {key}")
+    for key in harness._EXTRA_ROWS:
+        if key not in merged and harness.base_key(key) in endpoints:
+            merged[key] = harness.default_row(key, endpoints[harness.base_key(key)])
+    return merged
+
+
+def _kind(key: str) -> str:
+    if key.startswith("HTTP /admin/"):
+        return "admin"
+    return key.split(" ", 1)[0].lower()
+
+
+def _clients(world: World, ACTORS: list[str]) -> dict[str, Any]:  # noqa: N803
+    from django.conf import settings
+    from django.test import Client
+    from django.utils.crypto import get_random_string
+
+    clients = {}
+    for actor in ACTORS:
+        client = Client(enforce_csrf_checks=True)
+        user = world.actor(actor)
+        if user is not None:
+            client.force_login(user)
+        # The API's SessionAuth and Django's middleware both check this pair on unsafe methods.
+        client.matrix_csrf = get_random_string(32)  # type: ignore[attr-defined]
+        client.cookies[settings.CSRF_COOKIE_NAME] = client.matrix_csrf  # type: ignore[attr-defined]
+        client.get("/")  # binds the session's organisation outside any cell's savepoint
+        clients[actor] = client
+    return clients
+
+
+def _sides_for(
+    key: str, request: harness.Request, endpoint: dict[str, Any], row: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Per side, the values a cell uses. A message row's socket is always the own object's: the
+    sides vary only the ids inside the message."""
+    values = request.values
+    if key.startswith("WS") and "send" in row:
+        route_names = {m["name"] for m in harness._CONVERTER.finditer(endpoint["route"])}
+        return {
+            side: {**values[side], **{n: values["own"][n] for n in route_names if n in values["own"]}}
+            for side in harness.SIDES
+        }
+    return values
+
+
+def _scoped(
+    key: str, request: harness.Request, endpoint: dict[str, Any], row: dict[str, Any], refs: harness.Refs
+) -> bool:
+    if key.startswith("WS") and "send" in row:
+        route_names = {m["name"] for m in harness._CONVERTER.finditer(endpoint["route"])}
+        return any(
+            refs.resolve(str(ref))[3] for name, ref in (row.get("params") or {}).items() if name not in route_names
+        )
+    return request.scoped
+
+
+def test_the_matrix(matrix_world: World, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Every cell answers as the table says, and every foreign object answers exactly like a missing one."""
+    import channels.db
+    from asgiref.sync import async_to_sync
+    from channels.layers import channel_layers
+    from django.db import transaction
+
+    from tests.helpers import session_for
+
+    started = time.monotonic()
+    # Thousands of 4xx answers would each log two warnings; the table is the report.
+    logging.disable(logging.WARNING)
+    request.addfinalizer(lambda: logging.disable(logging.NOTSET))
+    ACTORS = actors()  # noqa: N806
+    endpoints = harness.all_endpoints()
+    old_rows, comments = harness.load()
+    rows = _cells_rows(old_rows, endpoints)
+    only = os.environ.get("MATRIX_ONLY")  # a substring of row keys: run (and compare) only those rows
+    if only:
+        assert not harness.WRITE, "MATRIX_ONLY cannot be combined with MATRIX_WRITE"
+        rows = {key: row for key, row in rows.items() if only in key}
+        old_rows = {key: row for key, row in old_rows.items() if only in key}
+    refs = harness.Refs(matrix_world)
+    clients = _clients(matrix_world, ACTORS)
+
+    observed: dict[str, dict[str, Any]] = {}  # key -> actor -> side -> label
+    bodies: dict[tuple[str, str, str], str] = {}
+    ws_jobs: list[tuple[str, str, str, dict[str, Any]]] = []
+    plans: dict[str, tuple[bool, dict[str, dict[str, Any]]]] = {}
+    spent: dict[str, float] = {}
+    per_row: dict[str, float] = {}
+    for key, row in rows.items():
+        if "skip" in row or harness.base_key(key) not in endpoints:
+            continue  # a stale row fails test_every_row_names_an_endpoint
+        endpoint = endpoints[harness.base_key(key)]
+        built = harness.build(row, refs)
+        sides = _sides_for(key, built, endpoint, row)
+        scoped = _scoped(key, built, endpoint, row, refs)
+        plans[key] = (scoped, sides)
+        observed[key] = {actor: {} for actor in ACTORS}
+        for actor in ACTORS:
+            for side in harness.SIDES if scoped else ("own",):
+                if key.startswith("WS"):
+                    ws_jobs.append((key, actor, side, sides[side]))
+                    continue
+                tick = time.monotonic()
+                label, body = harness.observe_http(clients[actor], key, row, endpoint, sides[side])
+                spent[_kind(key)] = spent.get(_kind(key), 0.0) + time.monotonic() - tick
+                per_row[key] = per_row.get(key, 0.0) + time.monotonic() - tick
+                observed[key][actor][side] = label
+                bodies[(key, actor, side)] = body
+
+    # Websockets in one event loop, driven from this thread: the consumers' database calls then run
+    # here, inside this test's transaction, so each cell's savepoint undoes its writes. Two test-only
+    # shims make that possible: channels' close_old_connections would close the connection mid-
+    # transaction, and SET TRANSACTION ISOLATION cannot run inside a savepoint.
+    monkeypatch.setattr(channels.db, "close_old_connections", lambda: None)
+    monkeypatch.setattr("realtime.consumers.base.snapshot_transaction", transaction.atomic)
+    sessions = {actor: (session_for(matrix_world.actor(actor)) if actor != "anonymous" else None) for actor in ACTORS}
+    channel_layers.backends.clear()
+
+    async def run_ws() -> None:
+        try:
+            for key, actor, side, values in ws_jobs:
+                endpoint = endpoints[harness.base_key(key)]
+                tick = time.monotonic()
+                observed[key][actor][side] = await harness.observe_ws(sessions[actor], key, rows[key], endpoint, values)
+                spent["ws"] = spent.get("ws", 0.0) + time.monotonic() - tick
+                per_row[key] = per_row.get(key, 0.0) + time.monotonic() - tick
+        finally:
+            await harness.settle()
+
+    async_to_sync(run_ws)()
+    channel_layers.backends.clear()
+
+    # The table as observed.
+    new_rows: dict[str, dict[str, Any]] = {}
+    for key, row in rows.items():
+        new_row = {name: value for name, value in row.items() if name != "cells"}
+        if key in observed:
+            scoped, _ = plans[key]
+            new_row["cells"] = {
+                actor: (dict(observed[key][actor]) if scoped else observed[key][actor]["own"]) for actor in ACTORS
+            }
+        new_rows[key] = new_row
+
+    # The security property, checked on what was observed: foreign == missing (operators excepted:
+    # they belong to no organisation, and Django's admin is theirs across all of them).
+    oracle: list[str] = []
+    for key, (scoped, _) in plans.items():
+        if not scoped:
+            continue
+        for actor in ACTORS:
+            if actor == "operator" or "BUG" in comments.get((key, actor), ""):
+                continue
+            cell = observed[key][actor]
+            if cell["foreign"] != cell["missing"]:
+                oracle.append(f"{key} [{actor}]: foreign {cell['foreign']} but missing {cell['missing']}")
+            elif str(cell["foreign"]).startswith("404") and bodies.get((key, actor, "foreign")) != bodies.get(
+                (key, actor, "missing")
+            ):
+                oracle.append(f"{key} [{actor}]: foreign and missing 404 bodies differ")
+
+    elapsed = time.monotonic() - started
+    cell_count = sum(len(sides) for per_actor in observed.values() for sides in per_actor.values())
+    breakdown = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in sorted(spent.items()))
+    if os.environ.get("MATRIX_PROFILE"):
+        for key, seconds in sorted(per_row.items(), key=lambda item: -item[1])[:25]:
+            print(f"  {seconds:6.2f} s  {key}")
+    print(f"\nmatrix: {len(observed)} rows, {cell_count} cells in {elapsed:.1f} s ({breakdown})")
+
+    if harness.WRITE:
+        kept = {}
+        for (key, actor), comment in comments.items():
+            old = (old_rows.get(key) or {}).get("cells", {}).get(actor)
+            new = (new_rows.get(key) or {}).get("cells", {}).get(actor)
+            if old == new:
+                kept[(key, actor)] = comment
+            else:
+                print(f"dropped comment (value changed {old} -> {new}): {key} [{actor}] {comment}")
+        harness.EXPECTED.write_text(harness.dump(new_rows, kept))
+        for line in oracle:
+            print("ORACLE:", line)
+        return
+
+    diffs: list[str] = []
+    for key, row in new_rows.items():
+        expected_cells = (old_rows.get(key) or {}).get("cells")
+        if "cells" not in row:
+            continue
+        for actor, cell in row["cells"].items():
+            want = (expected_cells or {}).get(actor)
+            if want != cell:
+                diffs.append(f"{key} [{actor}]: expected {want}, observed {cell}")
+    problems = [*("CELL " + d for d in diffs), *("ORACLE " + o for o in oracle)]
+    assert not problems, (
+        f"{len(diffs)} cells differ from tests/matrix/expected.yaml and {len(oracle)} foreign cells answer "
+        "unlike missing ones (fix the code, or review and regenerate with MATRIX_WRITE=1):\n  " + "\n  ".join(problems)
+    )
