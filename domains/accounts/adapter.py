@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,16 +27,42 @@ class AccountAdapter(DefaultAccountAdapter):
         return ip
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
-        """allauth's per-account failure budget, except for an (account, address) pair that axes
-        has locked: axes refuses that attempt anyway, and a locked-out stranger hammering on must
-        not use up the budget the owner needs to sign in from elsewhere."""
+        """allauth's per-account failure budget, except:
+        - for an (account, address) pair that axes has locked: axes refuses that attempt anyway,
+          and a locked-out stranger hammering on must not use up the owner's budget;
+        - from an address this account has signed in from before (`login_address_known`): a
+          stranger who spends the account's budget from many addresses still cannot keep the owner
+          out of their usual place. axes's (account, address) lock still applies there."""
         if getattr(settings, "AXES_ENABLED", True):
             from axes.handlers.proxy import AxesProxyHandler
 
             if not AxesProxyHandler.is_allowed(request, credentials):
                 self._login_failed_rl_usage = None
                 return
+        if login_address_known(email=axes_username(request, credentials), ip=client_ip(request)):
+            self._login_failed_rl_usage = None
+            return
         super().pre_authenticate(request, **credentials)
+
+
+_KNOWN_ADDRESS_SECONDS = 60 * 60 * 24 * 90
+
+
+def _known_address_key(email: str, ip: str) -> str:
+    # Hashed: the cache holds no email addresses or IPs in the clear.
+    digest = hashlib.sha256(f"{email}\n{ip}".encode()).hexdigest()
+    return f"accounts:login-address:{digest}"
+
+
+def login_address_remember(*, email: str | None, ip: str | None) -> None:
+    """Note that `email` signed in from `ip` (for 90 days): that address keeps working for the
+    owner even while a distributed guesser has used up the account's failure budget."""
+    if email and ip:
+        cache.set(_known_address_key(email.strip().lower(), ip), 1, timeout=_KNOWN_ADDRESS_SECONDS)
+
+
+def login_address_known(*, email: str | None, ip: str | None) -> bool:
+    return bool(email and ip and cache.get(_known_address_key(email.strip().lower(), ip)))
 
 
 def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None = None) -> str | None:

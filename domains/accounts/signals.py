@@ -12,6 +12,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django_structlog.signals import bind_extra_request_metadata
 
+from domains.accounts.adapter import login_address_remember
 from domains.accounts.models import User
 from domains.common.client_ip import client_ip
 from domains.compliance.services import audit_record
@@ -29,6 +30,8 @@ def log_resolved_ip(sender: Any, request: Any, **kwargs: Any) -> None:
 @receiver(user_logged_in, dispatch_uid="accounts.audit_login")
 def audit_login(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
     audit_record(actor=user, organisation=None, action="auth.login", target=user, request=request)
+    if request is not None:
+        login_address_remember(email=user.email, ip=client_ip(request))
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.audit_login_failed")

@@ -74,7 +74,10 @@ class AIUsageAdmin(admin.ModelAdmin):
 # ------------------------------------------------------------------ the organisation admin (/manage/)
 @admin.register(AIFeatureConfig, site=org_admin_site)
 class OrganisationAIFeatureConfigAdmin(OrganisationModelAdmin, AIFeatureConfigAdmin):
-    """The session's organisation's AI settings and quotas."""
+    """The session's organisation's AI settings and quotas, read-only: providers, models and quotas
+    spend the installation's keys, so the operator (and later the billing plan) sets them."""
+
+    staff_add = staff_change = staff_delete = False
 
     autocomplete_fields = ()  # type: ignore[assignment]  # no organisation to choose
     search_fields = ("model",)  # type: ignore[assignment]

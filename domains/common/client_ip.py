@@ -32,12 +32,41 @@ def _direct() -> IpWare:
     return IpWare(precedence=("REMOTE_ADDR",))
 
 
-@lru_cache(maxsize=8)
-def _through(proxies: tuple[str, ...]) -> IpWare:
-    # One header, so no other (forgeable) header is ever consulted. Non-strict on purpose: in strict
-    # mode any junk a client puts at the left of the chain would invalidate the whole chain and
-    # make every client behind the proxy share the proxy's address (and its lockouts).
-    return IpWare(precedence=(_CHAIN,), proxy_list=list(proxies))
+def _hop(entry: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """One X-Forwarded-For entry, strictly: a bare address and nothing else. Quotes, `=`, `;`,
+    brackets or ports make it no address at all (a lenient parser lets a client's unclosed quote
+    swallow the hops the proxies appended after it)."""
+    value = entry.strip()
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _matches(hop: ipaddress.IPv4Address | ipaddress.IPv6Address, proxy: str) -> bool:
+    """A TRUSTED_PROXIES entry: an address, a CIDR network, or a textual prefix ("10.0.")."""
+    if "/" in proxy:
+        return hop in ipaddress.ip_network(proxy, strict=False)
+    try:
+        return hop == ipaddress.ip_address(proxy)
+    except ValueError:
+        return str(hop).startswith(proxy)
+
+
+def _through(forwarded: str, peer: str, proxies: Sequence[str]) -> str | None:
+    """The client behind `proxies` (outermost first, the nearest last), or None when the chain does
+    not end in exactly those hops. The chain is the header's entries, split on commas, then the
+    socket peer; only the hops right of the client are read, so junk a client writes on the left
+    is never parsed."""
+    chain = [*forwarded.split(","), peer]
+    if len(chain) <= len(proxies):
+        return None
+    for entry, proxy in zip(chain[-len(proxies) :], proxies, strict=True):
+        hop = _hop(entry)
+        if hop is None or not _matches(hop, proxy):
+            return None
+    client = _hop(chain[-len(proxies) - 1])
+    return _text(client) if client is not None else None
 
 
 def _text(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> str | None:
@@ -61,7 +90,7 @@ def client_ip(request: HttpRequest, *, trusted_proxies: Sequence[str] | None = N
     if proxies and isinstance(forwarded, str) and forwarded.strip():
         # The peer closes the chain, so the nearest proxy is checked by its real socket address,
         # not by a header value that a client connecting directly could write.
-        ip, trusted = _through(proxies).get_client_ip({_CHAIN: f"{forwarded}, {peer}"})
-        if ip is not None and trusted:
-            return _text(ip)
+        client = _through(forwarded, str(peer), proxies)
+        if client is not None:
+            return client
     return _text(peer)

@@ -72,22 +72,26 @@ class ReportAdmin(admin.ModelAdmin):
 
 # ------------------------------------------------------------------ the organisation admin (/manage/)
 class OrganisationLoungeMembershipInline(OrganisationTabularInline):
-    """Who is in the lounge and with which role; only members of the organisation are offered.
-    Mutes and bans stay in the room, where they are audited and reach everyone live."""
+    """Who is in the lounge and with which role. Read-only here: joining, leaving, roles, mutes and
+    bans go through the lounge services (in the room), which audit them and tell open sockets."""
 
     model = LoungeMembership
     organisation_path = "lounge__organisation"
     extra = 0
     fields = ["user", "role", "muted_until", "is_banned", "joined_at"]
-    readonly_fields = ["muted_until", "is_banned", "joined_at"]
-    autocomplete_fields = ["user"]
+    readonly_fields = ["user", "role", "muted_until", "is_banned", "joined_at"]
+    staff_add = staff_change = staff_delete = False
 
 
 @admin.register(Lounge, site=org_admin_site)
 class OrganisationLoungeAdmin(OrganisationModelAdmin, LoungeAdmin):
-    """The organisation's lounges; new ones belong to the session's organisation."""
+    """The organisation's lounges; new ones belong to the session's organisation. Not deleted here
+    (a delete would cascade to shared notes and stream history); lock the lounge instead. The coach's
+    provider, model and token budget are the operator's (they spend the installation's keys)."""
 
     inlines = [OrganisationLoungeMembershipInline]
+    staff_delete = False
+    readonly_fields = ["coach_provider", "coach_model", "coach_max_tokens"]
 
     def save_model(self, request: HttpRequest, obj: Lounge, form: Any, change: bool) -> None:
         if not change:

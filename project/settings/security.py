@@ -26,8 +26,9 @@ except ValueError as error:
 # ---------------------------------------------------------------- lockouts (django-axes)
 # Five wrong passwords for one account from one address lock that (account, address) pair for five
 # minutes; the right password from another address still works, so a stranger cannot lock the
-# owner out. allauth's looser per-account limit (ACCOUNT_RATE_LIMITS in base) only slows a
-# distributed guesser down.
+# owner out. allauth's looser per-account limit (ACCOUNT_RATE_LIMITS in base) stops a distributed
+# guesser from new addresses, but never applies at an address the account signed in from before
+# (domains/accounts/adapter.py `login_address_known`), so it cannot keep the owner out either.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -205,8 +205,6 @@ def test_form_choices_offer_only_the_organisations_people_and_lounges(tenants: T
     users = add.context["adminform"].form.fields["user"].queryset
     report = client.get(f"/manage/lounges/report/{tenants.report_a.pk}/change/")
     handlers = report.context["adminform"].form.fields["handled_by"].queryset
-    lounge = client.get(f"/manage/lounges/lounge/{tenants.lounge_a.pk}/change/")
-    inline_users = lounge.context["inline_admin_formsets"][0].formset.form.base_fields["user"].queryset
     search = client.get(
         "/manage/autocomplete/",
         {"app_label": "accounts", "model_name": "membership", "field_name": "user", "term": "beta"},
@@ -220,7 +218,7 @@ def test_form_choices_offer_only_the_organisations_people_and_lounges(tenants: T
     report_admin = org_admin_site.get_model_admin(Report)
     lounge_choices = report_admin.formfield_for_foreignkey(Report._meta.get_field("lounge"), request).queryset
 
-    for queryset in (users, handlers, inline_users):
+    for queryset in (users, handlers):
         assert tenants.outsider not in queryset
         assert {tenants.staff, tenants.mentor, tenants.learner} <= set(queryset)
     assert search.json()["results"] == []
@@ -321,3 +319,100 @@ def test_the_operator_uses_the_operator_admin_over_every_organisation(tenants: T
     assert client.get(f"/admin/lounges/lounge/{tenants.lounge_b.pk}/change/").status_code == 200
     assert client.get("/manage/", follow=True).status_code == 403
     assert b'href="/admin/"' in client.get("/").content
+
+
+# ---------------------------------------------------------------- what a review found
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "password__startswith=pbkdf2_sha256",
+        "password__regex=^p",
+        "is_superuser=1",
+        "memberships__id=1",
+        "lounge_memberships__isnull=False",
+    ],
+)
+def test_member_lists_refuse_filters_that_are_not_the_lists_own(tenants: Tenants, query: str) -> None:
+    """Only the list's own filters are accepted: a lookup on the password hash would answer, one
+    character at a time, whether a member's hash starts with a guess."""
+    client = _as(tenants.staff)
+
+    refused = client.get(f"/manage/accounts/user/?{query}")
+    allowed = client.get("/manage/accounts/user/?is_active__exact=1")
+
+    assert refused.status_code == 400
+    assert allowed.status_code == 200
+
+
+def test_a_members_history_shows_only_what_this_organisations_people_did(tenants: Tenants) -> None:
+    """An operator's edit in /admin/ may name the member's rows in other organisations; the history
+    on /manage/ lists only entries written by people of the session's organisation."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    shared = tenants.learner
+    MembershipFactory(organisation=tenants.org_b, user=shared, role=Role.STAFF)
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    LogEntry.objects.log_actions(
+        user_id=operator.pk,
+        queryset=[shared],
+        action_flag=CHANGE,
+        change_message=[{"added": {"name": "membership", "object": "learner · staff @ Beta Corp"}}],
+        single_object=True,
+    )
+    LogEntry.objects.log_actions(
+        user_id=tenants.staff.pk, queryset=[shared], action_flag=CHANGE, change_message="alpha-staff-edit"
+    )
+
+    page = _as(tenants.staff).get(f"/manage/accounts/user/{shared.pk}/history/").content.decode()
+
+    assert "alpha-staff-edit" in page
+    assert "Beta Corp" not in page
+
+
+def test_lounge_memberships_and_ai_settings_are_read_only_and_lounges_not_deleted(tenants: Tenants) -> None:
+    """Lounge membership changes go through the lounge services (audited, live to sockets); the AI
+    settings spend the installation's keys; deleting a lounge would cascade to shared notes."""
+    client = _as(tenants.staff)
+    config_a = AIFeatureConfig.objects.create(organisation=tenants.org_a, feature="", model="alpha-model")
+
+    lounge_form = client.get(f"/manage/lounges/lounge/{tenants.lounge_a.pk}/change/")
+    ai_change = client.post(
+        f"/manage/ai/aifeatureconfig/{config_a.pk}/change/", {"feature": "", "tokens_per_day_per_org": 0}
+    )
+    delete = client.post(f"/manage/lounges/lounge/{tenants.lounge_a.pk}/delete/", {"post": "yes"})
+
+    inline = lounge_form.context["inline_admin_formsets"][0]
+    assert not inline.has_add_permission and not inline.has_change_permission and not inline.has_delete_permission
+    assert "coach_model" not in lounge_form.context["adminform"].form.fields
+    assert ai_change.status_code == 403
+    config_a.refresh_from_db()
+    assert config_a.tokens_per_day_per_org is None
+    assert delete.status_code == 403
+    assert Lounge.objects.filter(pk=tenants.lounge_a.pk).exists()
+
+
+def test_changes_made_on_manage_are_in_the_audit_log(tenants: Tenants) -> None:
+    """Every add, change and delete on /manage/ also lands in the organisation's audit log."""
+    client = _as(tenants.staff)
+    lounge = tenants.lounge_a
+    fields = {
+        "title": "Renamed lounge",
+        "slug": lounge.slug,
+        "access": lounge.access,
+        "slow_mode_seconds": 0,
+        "coach_name": "Coach",
+        "coach_system_prompt": "Be kind.",
+        "coach_temperature": 0.4,
+        "memberships-TOTAL_FORMS": 1,
+        "memberships-INITIAL_FORMS": 1,
+        "memberships-0-id": lounge.memberships.get().pk,
+        "memberships-0-lounge": lounge.pk,
+    }
+
+    response = client.post(f"/manage/lounges/lounge/{lounge.pk}/change/", fields)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    event = AuditEvent.objects.get(action="admin.lounge_changed", target_id=str(lounge.pk))
+    assert (event.organisation, event.actor) == (tenants.org_a, tenants.staff)

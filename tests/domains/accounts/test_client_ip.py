@@ -57,6 +57,17 @@ def _failed_login_ips(email: str) -> list[str | None]:
             ["192.0.2.0/24", PROXY],
             "2001:db8::7",
         ),
+        # A client's unclosed quote or parameters must not swallow the hops the proxies appended
+        # after it: each entry is a bare address or nothing (a lenient parser answered 9.9.9.9).
+        (
+            {"REMOTE_ADDR": "10.0.0.9", "HTTP_X_FORWARDED_FOR": '9.9.9.9, for="10.0.0.5";x=", 198.51.100.7'},
+            ["10.0.0.0/8"],
+            "198.51.100.7",
+        ),
+        ({"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": '9.9.9.9, "'}, [PROXY], PROXY),
+        ({"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "198.51.100.7:4431"}, [PROXY], PROXY),
+        # An address is not a prefix of a longer one: 192.0.2.1 does not trust 192.0.2.12.
+        ({"REMOTE_ADDR": "192.0.2.12", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}, ["192.0.2.1"], "192.0.2.12"),
         # An untrusted peer's header is ignored, even when it names the trusted proxy.
         ({"REMOTE_ADDR": "203.0.113.9", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}, [PROXY], "203.0.113.9"),
         ({"REMOTE_ADDR": "203.0.113.9", "HTTP_X_FORWARDED_FOR": f"1.2.3.4, {PROXY}"}, [PROXY], "203.0.113.9"),

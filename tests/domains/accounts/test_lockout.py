@@ -141,6 +141,29 @@ def test_a_stranger_hammering_from_one_address_cannot_lock_the_owner_out() -> No
     assert owner == 302
 
 
+def test_a_guesser_on_many_addresses_cannot_keep_the_owner_out_of_a_known_address() -> None:
+    """Six addresses with five wrong passwords each spend the account's allauth budget
+    (30 per 5 minutes): a new address is then refused for a while, but the owner's address that signed in before is
+    not, so nobody can lock the owner out of their usual place."""
+    user = UserFactory()
+    usual = "192.0.2.50"
+
+    with override_settings(ACCOUNT_RATE_LIMITS=shipped.ACCOUNT_RATE_LIMITS):
+        first = Client()
+        assert _login(first, user.email, PASSWORD, usual) == 302
+        for attacker in range(6):
+            for _ in range(5):
+                _login(Client(), user.email, "wrong", f"198.51.100.{100 + attacker}")
+        from_new_address = Client()
+        new_address = _login(from_new_address, user.email, PASSWORD, "203.0.113.99")
+        owner = Client()
+        usual_address = _login(owner, user.email, PASSWORD, usual)
+
+    assert not _signed_in(from_new_address), new_address
+    assert usual_address == 302
+    assert _signed_in(owner)
+
+
 def test_a_completed_password_reset_lifts_the_accounts_lockouts(client: Client) -> None:
     """Resetting the password by email proves the mailbox is the owner's: the lock is lifted."""
     user = UserFactory()
