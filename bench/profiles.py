@@ -25,7 +25,7 @@ UVICORN = {"name": "uvicorn", "server": "uvicorn", "layer": "redis", "coalesce_m
 PUBSUB = {"name": "daphne pubsub", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 50}
 B3 = {"name": "B3 inmemory", "server": "daphne", "layer": "inmemory", "coalesce_ms": 50, "baseline": "B3"}
 # Connect pacing: daphne's lounge sockets sustained ~30-50 connects/s here (each builds a snapshot in the one
-# database thread, STACK-NOTES 17); daphne drops a handshake not accepted within 5 s, so we stay under that.
+# database thread, docs/stack-notes.md §17); daphne drops a handshake not accepted within 5 s, so we stay under that.
 for _target in (
     DAPHNE,
     DAPHNE_CHANNEL,

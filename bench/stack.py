@@ -301,7 +301,7 @@ class Stack:
     def _ai_env(self, env: dict[str, str]) -> dict[str, str]:
         """worker-ai holds one database connection per running reply (per thread): its pool must be as
         large as its thread count, or replies past DATABASE_POOL_MAX (default 8) wait 10 s and fail with
-        "couldn't get a connection" (measured: 26 of 50 S2 streams). STACK-NOTES 20: size it per process."""
+        "couldn't get a connection" (measured: 26 of 50 S2 streams). docs/stack-notes.md §20: size it per process."""
         return dict(env, DATABASE_POOL_MAX=str(self.ai_threads + 2), DATABASE_POOL_MIN="2")
 
     def restart_worker_ai(self, coalesce_ms: int) -> None:
@@ -393,7 +393,7 @@ class Stack:
 
     def log_counts(self) -> dict[str, int]:
         """Lines that mean lost work, in the logs since `mark_logs()`: channel-layer drops, Redis pool
-        exhaustion (redis-py 8 raises at once, STACK-NOTES 1), consumers killed by an exception."""
+        exhaustion (redis-py 8 raises at once, docs/stack-notes.md §1), consumers killed by an exception."""
         return {
             "over_capacity": sum(self.over_capacity(OVER_CAPACITY).values()),
             "redis_pool_full": sum(self.over_capacity(POOL_FULL).values()),

@@ -14,7 +14,7 @@ What it answers:
 - a form body over `DATA_UPLOAD_MAX_MEMORY_SIZE`: 413 (Django would answer 400 for `RequestDataTooBig`);
 - a form body Django cannot parse (too many fields or files, a broken multipart): 400.
 
-Async-capable (STACK-NOTES 21): it only inspects the request, so it runs inline either way.
+Async-capable (docs/stack-notes.md §21): it only inspects the request, so it runs inline either way.
 """
 
 from __future__ import annotations

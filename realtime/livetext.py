@@ -3,7 +3,7 @@
 - `LiveText`: the exact text published so far, appended in Redis per (coalesced) delta; a snapshot
   reads it after the socket joined the group, so joiners continue with the deltas that follow.
 - `DeltaCoalescer`: sends ephemeral delta events with code-point offsets; the first at once, the
-  rest at most every `interval` seconds (never one group_send per token: STACK-NOTES 2).
+  rest at most every `interval` seconds (never one group_send per token: docs/stack-notes.md §2).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def get_async_redis() -> aioredis.Redis:
     client = _clients.get(loop)
     if client is None:
         # Blocking: a burst (a thousand sockets closing at once) waits for a connection instead of
-        # failing at once with MaxConnectionsError, redis-py 8's default (STACK-NOTES 1).
+        # failing at once with MaxConnectionsError, redis-py 8's default (docs/stack-notes.md §1).
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.REDIS_URL, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=10
         )

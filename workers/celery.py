@@ -34,7 +34,7 @@ app.conf.beat_schedule = beat_schedule()
 
 @worker_process_init.connect
 def _reset_connections_after_fork(**kwargs: object) -> None:
-    """A forked child must not share its parent's database connections or pools (STACK-NOTES 20)."""
+    """A forked child must not share its parent's database connections or pools (docs/stack-notes.md §20)."""
     from django.db import connections
 
     for connection in connections.all(initialized_only=True):

@@ -10,7 +10,7 @@
   organisation. Nothing outside the audience is ever ranked, so nothing outside it can leak.
 - Vector ranking (cosine, `<=>`) uses an exact scan when the readable set is small
   (NOTES_EXACT_SCAN_MAX chunks), else the HNSW index with `hnsw.iterative_scan = relaxed_order`,
-  so that k results come back whenever k readable chunks exist (STACK-NOTES 6).
+  so that k results come back whenever k readable chunks exist (docs/stack-notes.md §6).
 - Only chunks written by the active embedder (name and version) take part in the vector ranking;
   full-text search reads all of them, so a note stays findable while `reembed_notes` runs.
 - The two rankings are fused by reciprocal rank fusion: score = sum of 1 / (NOTES_RRF_K + rank).

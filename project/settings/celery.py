@@ -7,7 +7,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_BROKER_POOL_LIMIT = env.int("CELERY_BROKER_POOL_LIMIT", default=20)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_connections": REDIS_MAX_CONNECTIONS,
-    # Redis redelivers unacked tasks after this; we never schedule long countdowns (STACK-NOTES 3).
+    # Redis redelivers unacked tasks after this; we never schedule long countdowns (docs/stack-notes.md §3).
     "visibility_timeout": 3600,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -10,7 +10,7 @@ CHANNEL_LAYERS = {
             # races it and kills the receive loop ("Timeout reading from …"), found by bench/.
             "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS, "socket_timeout": 30}],
             "prefix": "cw-asgi",
-            # Per-process queue capacity. Over it, group_send drops silently (STACK-NOTES 2);
+            # Per-process queue capacity. Over it, group_send drops silently (docs/stack-notes.md §2);
             # durable events are repaired by resume, so this bounds memory, not correctness.
             "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
             "expiry": 60,

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module", autouse=True)
 def _allow_orm_beside_playwright() -> Iterator[None]:
     """Playwright's sync API keeps an event loop running in this thread, so Django's async-safety
-    check would refuse the tests' ORM calls and pytest-django's flush (STACK-NOTES 11). Set only
+    check would refuse the tests' ORM calls and pytest-django's flush (docs/stack-notes.md §11). Set only
     while browser-test modules run (module scope outlives each test's database teardown), and never
     passed to the servers (tests/live.py drops it)."""
     with pytest.MonkeyPatch.context() as patch:

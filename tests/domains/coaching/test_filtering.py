@@ -1,5 +1,5 @@
 """Filtered vector search at scale: a filter admitting 1% of the chunks still yields k results,
-through the HNSW index with an iterative scan (STACK-NOTES 6)."""
+through the HNSW index with an iterative scan (docs/stack-notes.md §6)."""
 
 from __future__ import annotations
 
