@@ -17,7 +17,7 @@ organisation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from allauth.account.decorators import secure_admin_login
@@ -112,7 +112,7 @@ class OrganisationScopedMixin:
 
     organisation_path: str = "organisation"
     # The site has no content-type shortcut (see get_urls), so no "view on site" link either.
-    view_on_site = False
+    view_on_site: Callable[[Any], str | None] | bool = False
     staff_add: bool = True
     staff_change: bool = True
     staff_delete: bool = True
@@ -262,13 +262,13 @@ class OrganisationModelAdmin(OrganisationScopedMixin, admin.ModelAdmin):  # type
         """Only the list's own filters and date hierarchy. Django also admits any lookup on a local
         field, so `?password__startswith=pbkdf2` on members would be an oracle, one character at a
         time; anything else is refused (400)."""
-        paths = {self.date_hierarchy} if self.date_hierarchy else set()
+        paths: set[str] = {self.date_hierarchy} if self.date_hierarchy else set()
         filters = self.get_list_filter(request) if request is not None else self.list_filter
         for entry in filters:
             if isinstance(entry, type) and issubclass(entry, SimpleListFilter):
-                paths.add(entry.parameter_name)
+                paths.add(str(entry.parameter_name))
             elif isinstance(entry, list | tuple):
-                paths.add(entry[0])
+                paths.add(str(entry[0]))
             elif isinstance(entry, str):
                 paths.add(entry)
         return any(lookup == path or lookup.startswith(f"{path}__") for path in paths if path)
