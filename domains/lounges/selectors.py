@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -9,7 +10,22 @@ from django.http import Http404
 from django.utils import timezone
 
 from domains.accounts.models import Organisation, User
-from domains.lounges.models import AuthorKind, Lounge, LoungeAccess, LoungeMembership, Message, Report, ReportStatus
+from domains.compliance.models import AuditEvent
+from domains.lounges.models import (
+    AuthorKind,
+    Lounge,
+    LoungeAccess,
+    LoungeMembership,
+    Message,
+    MessageStatus,
+    Report,
+    ReportStatus,
+)
+from domains.lounges.rules import can_view
+
+# The live text of a streaming reply (`domains.lounges.coach.live_text`), passed in by the caller:
+# the coach module builds on these selectors, so they cannot import it.
+LiveTextLookup = Callable[[int], str | None]
 
 HISTORY_LIMIT = 50
 
@@ -44,6 +60,54 @@ def lounge_get_for_user(
     if lounge.access == LoungeAccess.INVITE and membership is None:
         raise Http404("No such lounge.")
     return lounge, membership
+
+
+def lounge_get_viewable(
+    *, organisation: Organisation | None, user: Any, slug: str
+) -> tuple[Lounge, LoungeMembership | None]:
+    """`lounge_get_for_user`, and 404 unless the user may see the room (the socket answers 4404)."""
+    lounge, membership = lounge_get_for_user(organisation=organisation, user=user, slug=slug)
+    if not can_view(lounge=lounge, membership=membership):
+        raise Http404("No such lounge.")
+    return lounge, membership
+
+
+def lounge_get_for_invite(*, organisation: Organisation, user: Any, slug: str, invite_code: str) -> Lounge:
+    """An invite-only lounge, found only together with its code: a wrong code, or a ban, answers
+    exactly like a missing lounge."""
+    invited = Lounge.objects.filter(organisation=organisation, slug=slug, access=LoungeAccess.INVITE).first()
+    if invited is None or not invite_code or invite_code != invited.invite_code:
+        raise Http404("No such lounge.")
+    if LoungeMembership.objects.filter(lounge=invited, user=user, is_banned=True).exists():
+        raise Http404("No such lounge.")
+    return invited
+
+
+def lounge_get(*, lounge_id: int) -> Lounge:
+    """The lounge as it is now (with its organisation): sockets re-read it for every action."""
+    return Lounge.objects.select_related("organisation").get(pk=lounge_id)
+
+
+def lounge_membership_get(*, lounge: Lounge, user: Any) -> LoungeMembership | None:
+    return LoungeMembership.objects.filter(lounge=lounge, user=user).first()
+
+
+def lounge_state_get(*, lounge_id: int, user: Any) -> tuple[Lounge, LoungeMembership | None]:
+    """The lounge and the user's membership, both as they are now."""
+    lounge = lounge_get(lounge_id=lounge_id)
+    return lounge, lounge_membership_get(lounge=lounge, user=user)
+
+
+def organisation_member_get(*, organisation: Organisation, user_id: int) -> User | None:
+    """A person of `organisation` by id; None for a stranger, exactly as for a missing id."""
+    return User.objects.filter(pk=user_id, memberships__organisation=organisation).first()
+
+
+def lounge_moderation_log(*, lounge: Lounge) -> QuerySet[AuditEvent]:
+    """The lounge's moderation audit trail, newest first."""
+    return AuditEvent.objects.filter(organisation=lounge.organisation, details__lounge=lounge.pk).order_by(
+        "-created_at", "-pk"
+    )
 
 
 def author_payload(user: User | None) -> dict[str, Any] | None:
@@ -105,6 +169,43 @@ def message_get(*, lounge: Lounge, message_id: int) -> Message:
     return message
 
 
+def message_text_get(
+    *, lounge: Lounge, message_id: int, for_moderator: bool, live_text: LiveTextLookup
+) -> tuple[int, str]:
+    """A message's text now: a streaming reply's live text so far, else its body. A hidden or
+    deleted message is not found, except by moderators."""
+    message = message_get(lounge=lounge, message_id=message_id)
+    if not message.is_visible and not for_moderator:
+        raise Http404("No such message.")
+    live = live_text(message.pk) if message.status == MessageStatus.STREAMING else None
+    return message.pk, live if live is not None else message.body
+
+
+def streaming_reply_ids(*, lounge: Lounge) -> list[int]:
+    """The coach replies still streaming (a resume sends each one's text so far)."""
+    return list(Message.objects.filter(lounge=lounge, status=MessageStatus.STREAMING).values_list("pk", flat=True))
+
+
+def report_get(*, lounge: Lounge, report_id: int) -> Report:
+    report = Report.objects.select_related("lounge").filter(lounge=lounge, pk=report_id).first()
+    if report is None:
+        raise Http404("No such report.")
+    return report
+
+
+def report_payload(report: Report) -> dict[str, Any]:
+    return {
+        "id": report.pk,
+        "message_id": report.message_id,
+        "reporter": author_payload(report.reporter),
+        "reason": report.reason,
+        "reported_body": report.reported_body,
+        "status": report.status,
+        "resolution": report.resolution,
+        "created_at": report.created_at.isoformat(),
+    }
+
+
 def report_queue(*, lounge: Lounge, status: str = ReportStatus.OPEN) -> QuerySet[Report]:
     return Report.objects.filter(lounge=lounge, status=status).select_related("message", "reporter", "handled_by")
 
@@ -149,3 +250,41 @@ def member_rows(*, lounge: Lounge) -> list[dict[str, Any]]:
         }
         for m in member_list(lounge=lounge)
     ]
+
+
+REPORTS_IN_SNAPSHOT = 50
+
+
+def room_snapshot(
+    *, lounge: Lounge, membership: LoungeMembership | None, present_user_ids: list[int], live_text: LiveTextLookup
+) -> dict[str, Any]:
+    """The room's `snapshot` data (docs/realtime-protocol.md): the lounge, its recent history and
+    pins, who is here, and for moderators the open reports and the members. A streaming reply
+    carries its live text so far, so a joiner resumes mid-stream. A fixed number of queries
+    (tests/domains/lounges/test_queries.py), whatever the history holds."""
+    moderator = membership is not None and membership.is_moderator
+    history = message_history(lounge=lounge, for_moderator=moderator)
+    return {
+        "lounge": {
+            "id": lounge.pk,
+            "slug": lounge.slug,
+            "title": lounge.title,
+            "topic": lounge.topic,
+            "access": lounge.access,
+            "locked": lounge.is_locked,
+            "slow_mode_seconds": lounge.slow_mode_seconds,
+            "coach_name": lounge.coach_name,
+        },
+        "messages": [
+            message_payload(
+                message,
+                for_moderator=moderator,
+                live_text=live_text(message.pk) if message.status == MessageStatus.STREAMING else None,
+            )
+            for message in history
+        ],
+        "pins": [message_payload(message) for message in message_pins(lounge=lounge)],
+        "presence": users_named(present_user_ids),
+        "reports": [report_payload(r) for r in report_queue(lounge=lounge)[:REPORTS_IN_SNAPSHOT]] if moderator else [],
+        "members": member_rows(lounge=lounge) if moderator else [],
+    }

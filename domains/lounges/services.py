@@ -4,8 +4,10 @@ and publishes durable events on commit (`realtime.publish`)."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,13 +28,21 @@ from domains.lounges.models import (
     Report,
     ReportStatus,
 )
-from domains.lounges.selectors import author_payload, message_payload
+from domains.lounges.selectors import (
+    author_payload,
+    message_get,
+    message_payload,
+    organisation_member_get,
+    report_payload,
+)
 from realtime.publish import publish_on_commit
 
 MAX_BODY_BYTES = 4096
 MAX_REASON_CHARS = 300
 MAX_MUTE_MINUTES = 7 * 24 * 60
 COACH_MENTION = "@coach"
+
+T = TypeVar("T")
 
 
 class LoungeError(Refusal):
@@ -180,14 +190,15 @@ def lounge_settings_set(
 
 
 # ------------------------------------------------------------------------------------------ messages
-def check_can_post(*, lounge: Lounge, membership: LoungeMembership | None, now: Any) -> None:
-    """Bans, mutes, locks and slow mode, enforced on every message from the locked membership row."""
+def check_can_post(*, lounge: Lounge, membership: LoungeMembership | None, now: datetime) -> LoungeMembership:
+    """Bans, mutes, locks and slow mode, enforced on every message from the locked membership row.
+    Returns the membership, which is then known to exist."""
     if membership is None:
         raise LoungeError("not_member", "Join the lounge to post.")
     if membership.is_banned:
         raise LoungeError("not_found", "No such lounge.")
     if membership.is_moderator:
-        return
+        return membership
     if lounge.is_locked:
         raise LoungeError("locked", "The lounge is locked; only moderators can post.")
     if membership.muted_until is not None and membership.muted_until > now:
@@ -200,13 +211,48 @@ def check_can_post(*, lounge: Lounge, membership: LoungeMembership | None, now: 
                 f"Slow mode: one message every {lounge.slow_mode_seconds} s.",
                 retry_after=(ready_at - now).total_seconds(),
             )
+    return membership
+
+
+@dataclass(frozen=True)
+class CoachStart:
+    """What a `@coach` mention did: found or started a reply (`reply`, `created`), or was refused
+    (`refusal`, e.g. the AI quota). A refused start leaves the post it came with in place."""
+
+    reply: Message | None = None
+    created: bool = False
+    refusal: LoungeError | None = None
+
+
+@dataclass(frozen=True)
+class MessagePosted:
+    """`message_post`'s outcome. `coach` is None when the body does not mention the coach, and for
+    a repeat (which posts and summons nothing). `last_posted_at` is the author's, for slow mode."""
+
+    message: Message
+    created: bool
+    last_posted_at: datetime | None
+    coach: CoachStart | None = None
+
+
+def mention_request_id(client_msg_id: str) -> str:
+    """The coach request id of a post's `@coach` mention: a `coach.summon` with it is a repeat."""
+    return f"mention-{client_msg_id}"[:64]
 
 
 @transaction.atomic
 def message_post(
-    *, lounge: Lounge, author: User, body: str, client_msg_id: str, reply_to_id: int | None = None
-) -> tuple[Message, bool]:
+    *,
+    lounge: Lounge,
+    author: User,
+    body: str,
+    client_msg_id: str,
+    reply_to_id: int | None = None,
+    summon_coach: bool = False,
+) -> MessagePosted:
     """Post a message; idempotent by `client_msg_id` (a repeat returns the first, `created=False`).
+    A body that mentions `@coach`, or `summon_coach` (the "Ask the coach" button), also starts a
+    coach reply to it, in the same transaction.
 
     Locks the author's membership row before anything else, so two sockets (or two servers) of one
     person neither beat slow mode nor race one `client_msg_id` into the unique constraint.
@@ -214,14 +260,16 @@ def message_post(
     text = check_body(body)
     if not client_msg_id:
         raise LoungeError("invalid", "client_msg_id is required.", field="client_msg_id")
-    membership = _membership_locked(lounge, author)
+    locked = _membership_locked(lounge, author)
     existing = Message.objects.filter(author=author, client_msg_id=client_msg_id).select_related("lounge").first()
     if existing is not None:
         if existing.lounge_id != lounge.pk:
             raise LoungeError("invalid", "That client_msg_id was used elsewhere.", field="client_msg_id")
-        return existing, False
+        return MessagePosted(
+            message=existing, created=False, last_posted_at=locked.last_posted_at if locked is not None else None
+        )
     now = timezone.now()
-    check_can_post(lounge=lounge, membership=membership, now=now)
+    membership = check_can_post(lounge=lounge, membership=locked, now=now)
     reply_to = None
     if reply_to_id is not None:
         reply_to = Message.objects.filter(lounge=lounge, pk=reply_to_id).first()
@@ -236,11 +284,33 @@ def message_post(
         client_msg_id=client_msg_id,
         reply_to=reply_to,
     )
-    assert membership is not None
     membership.last_posted_at = now
     membership.save(update_fields=["last_posted_at", "updated_at"])
     _publish(lounge, {"type": "message.created", "message": message_payload(message)})
-    return message, True
+    summoned = summon_coach or COACH_MENTION in text.lower()
+    coach = _coach_mention(lounge=lounge, user=author, message=message) if summoned else None
+    return MessagePosted(message=message, created=True, last_posted_at=now, coach=coach)
+
+
+def _coach_mention(*, lounge: Lounge, user: User, message: Message) -> CoachStart:
+    """Summon the coach for a post that mentions it, inside `message_post`'s transaction.
+
+    The post passed `check_can_post` a moment ago under the same membership lock, so the summons is
+    not checked again: the slow-mode window it would find is the one this very post opened. The AI
+    quota still applies; its refusal is returned, not raised, so the post stands (and the refusal's
+    usage row is kept, as `ai_quota_check` intends).
+    """
+    request_id = mention_request_id(message.client_msg_id)
+    existing = _coach_reply_existing(lounge=lounge, user=user, request_id=request_id)
+    if existing is not None:
+        return CoachStart(reply=existing)
+    try:
+        _coach_admit(lounge=lounge, user=user)
+    except LoungeError as refusal:
+        return CoachStart(refusal=refusal)
+    return CoachStart(
+        reply=_coach_reply_create(lounge=lounge, user=user, request_id=request_id, reply_to=message), created=True
+    )
 
 
 @transaction.atomic
@@ -398,6 +468,83 @@ def member_unban(*, lounge: Lounge, moderator: User, member: User) -> None:
     _publish(lounge, {"type": "member.unbanned", "user": author_payload(member), "by": moderator.pk})
 
 
+# ------------------------------------------------------------------------------------------ moderation
+ModerationAction = Literal[
+    "hide", "unhide", "delete", "pin", "unpin", "mute", "unmute", "kick", "ban", "unban", "lock", "unlock", "slow_mode"
+]
+
+# Each action by what it acts on; every entry calls the one service that does it (and checks rights).
+_ON_MESSAGE: dict[str, Callable[[Message, User, str], object]] = {
+    "hide": lambda message, moderator, reason: message_hide(message=message, moderator=moderator, reason=reason),
+    "unhide": lambda message, moderator, _reason: message_unhide(message=message, moderator=moderator),
+    "delete": lambda message, moderator, reason: message_delete(message=message, moderator=moderator, reason=reason),
+    "pin": lambda message, moderator, _reason: message_pin(message=message, moderator=moderator),
+    "unpin": lambda message, moderator, _reason: message_unpin(message=message, moderator=moderator),
+}
+_ON_MEMBER: dict[str, Callable[[Lounge, User, User, str, int | None], object]] = {
+    "mute": lambda lounge, moderator, member, reason, minutes: member_mute(
+        lounge=lounge, moderator=moderator, member=member, minutes=_required(minutes, "minutes"), reason=reason
+    ),
+    "unmute": lambda lounge, moderator, member, _reason, _minutes: member_unmute(
+        lounge=lounge, moderator=moderator, member=member
+    ),
+    "kick": lambda lounge, moderator, member, reason, _minutes: member_kick(
+        lounge=lounge, moderator=moderator, member=member, reason=reason
+    ),
+    "ban": lambda lounge, moderator, member, reason, _minutes: member_ban(
+        lounge=lounge, moderator=moderator, member=member, reason=reason
+    ),
+    "unban": lambda lounge, moderator, member, _reason, _minutes: member_unban(
+        lounge=lounge, moderator=moderator, member=member
+    ),
+}
+_ON_LOUNGE: dict[str, Callable[[Lounge, User, int | None], object]] = {
+    "lock": lambda lounge, moderator, _seconds: lounge_settings_set(lounge=lounge, moderator=moderator, locked=True),
+    "unlock": lambda lounge, moderator, _seconds: lounge_settings_set(lounge=lounge, moderator=moderator, locked=False),
+    "slow_mode": lambda lounge, moderator, seconds: lounge_settings_set(
+        lounge=lounge, moderator=moderator, slow_mode_seconds=_required(seconds, "seconds")
+    ),
+}
+
+
+def _required(value: T | None, field: str) -> T:
+    if value is None:
+        raise LoungeError("invalid", f"{field} is required.", field=field)
+    return value
+
+
+@transaction.atomic
+def moderation_apply(
+    *,
+    lounge: Lounge,
+    moderator: User,
+    action: ModerationAction,
+    message_id: int | None = None,
+    user_id: int | None = None,
+    minutes: int | None = None,
+    seconds: int | None = None,
+    reason: str = "",
+) -> ModerationAction:
+    """One moderation action (the socket's `moderate`), dispatched to its service.
+
+    The target is found first, in this lounge or organisation, so a foreign or missing id answers
+    `not_found` whoever asks; the service then checks the moderator's rights and locks what it changes.
+    """
+    if action in _ON_MESSAGE:
+        message = message_get(lounge=lounge, message_id=_required(message_id, "message_id"))
+        _ON_MESSAGE[action](message, moderator, reason)
+    elif action in _ON_MEMBER:
+        member = organisation_member_get(organisation=lounge.organisation, user_id=_required(user_id, "user_id"))
+        if member is None:
+            raise LoungeError("not_found", "No such person here.", field="user_id")
+        _ON_MEMBER[action](lounge, moderator, member, reason, minutes)
+    elif action in _ON_LOUNGE:
+        _ON_LOUNGE[action](lounge, moderator, seconds)
+    else:
+        raise LoungeError("invalid", f"Unknown moderation action {action!r}.", field="action")
+    return action
+
+
 # ------------------------------------------------------------------------------------------ reports
 @transaction.atomic
 def report_create(*, message: Message, reporter: User, reason: str) -> Report:
@@ -418,19 +565,6 @@ def report_create(*, message: Message, reporter: User, reason: str) -> Report:
     _audit(reporter, lounge, "message_reported", message, reason=reason)
     _publish(lounge, {"type": "report.created", "audience": "moderators", "report": report_payload(report)})
     return report
-
-
-def report_payload(report: Report) -> dict[str, Any]:
-    return {
-        "id": report.pk,
-        "message_id": report.message_id,
-        "reporter": author_payload(report.reporter),
-        "reason": report.reason,
-        "reported_body": report.reported_body,
-        "status": report.status,
-        "resolution": report.resolution,
-        "created_at": report.created_at.isoformat(),
-    }
 
 
 @transaction.atomic
@@ -470,19 +604,30 @@ def coach_summon(
     *, lounge: Lounge, user: User, request_id: str, reply_to_id: int | None = None
 ) -> tuple[Message, bool]:
     """Start a coach reply: a server-owned job on `worker-ai`. Idempotent by (`user`, `request_id`):
-    a repeat returns the first reply and starts nothing. Passes `ai_quota_check` first."""
-    from domains.ai.providers.errors import QuotaExceeded
-    from domains.ai.services import ai_quota_check
-    from workers import enqueue
-
+    a repeat returns the first reply and starts nothing. Checked like a post (`check_can_post`, but
+    it does not start a slow-mode window), then `ai_quota_check`. Locks the summoner's membership row."""
     if not request_id or len(request_id) > 64:
         raise LoungeError("invalid", "request_id is required (at most 64 characters).", field="request_id")
     # Lock first: two servers racing one request_id queue here, and the second finds the first reply.
     membership = _membership_locked(lounge, user)
-    existing = Message.objects.filter(lounge=lounge, summoned_by=user, coach_request_id=request_id).first()
+    existing = _coach_reply_existing(lounge=lounge, user=user, request_id=request_id)
     if existing is not None:
         return existing, False
     check_can_post(lounge=lounge, membership=membership, now=timezone.now())
+    _coach_admit(lounge=lounge, user=user)
+    reply_to = Message.objects.filter(lounge=lounge, pk=reply_to_id).first() if reply_to_id else None
+    return _coach_reply_create(lounge=lounge, user=user, request_id=request_id, reply_to=reply_to), True
+
+
+def _coach_reply_existing(*, lounge: Lounge, user: User, request_id: str) -> Message | None:
+    return Message.objects.filter(lounge=lounge, summoned_by=user, coach_request_id=request_id).first()
+
+
+def _coach_admit(*, lounge: Lounge, user: User) -> None:
+    """The AI quota for one coach start, refused as a `LoungeError("quota")`."""
+    from domains.ai.providers.errors import QuotaExceeded
+    from domains.ai.services import ai_quota_check
+
     try:
         ai_quota_check(organisation=lounge.organisation, user=user, feature="lounge")
     except QuotaExceeded as refusal:
@@ -491,7 +636,12 @@ def coach_summon(
             "You have summoned the coach too often; try again later.",
             retry_after=float(refusal.retry_after or 60),
         ) from refusal
-    reply_to = Message.objects.filter(lounge=lounge, pk=reply_to_id).first() if reply_to_id else None
+
+
+def _coach_reply_create(*, lounge: Lounge, user: User, request_id: str, reply_to: Message | None) -> Message:
+    """The streaming reply row, its `message.created` event and the job, enqueued on commit."""
+    from workers import enqueue
+
     message = Message.objects.create(
         lounge=lounge,
         author=None,
@@ -504,7 +654,7 @@ def coach_summon(
     )
     _publish(lounge, {"type": "message.created", "message": message_payload(message)})
     enqueue("workers.tasks.lounges.coach_reply_task", message.pk)
-    return message, True
+    return message
 
 
 def _coach_label(lounge: Lounge) -> str:

@@ -17,10 +17,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from domains.compliance.models import AuditEvent
-from domains.lounges.models import Lounge, LoungeAccess, LoungeMembership
-from domains.lounges.rules import can_view
-from domains.lounges.selectors import lounge_get_for_user, lounge_list_for_user, lounge_rights, member_rows
+from domains.lounges.models import Lounge, LoungeMembership
+from domains.lounges.selectors import (
+    lounge_get_for_invite,
+    lounge_get_for_user,
+    lounge_get_viewable,
+    lounge_list_for_user,
+    lounge_moderation_log,
+    lounge_rights,
+    member_rows,
+)
 from domains.lounges.services import MAX_BODY_BYTES, LoungeError, lounge_join, lounge_leave
 
 MODERATION_LOG_PAGE_SIZE = 50
@@ -35,10 +41,7 @@ def _organisation(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 def _viewable(request: HttpRequest, slug: str) -> tuple[Lounge, LoungeMembership | None]:
     """The lounge and membership, or 404 exactly as the socket answers 4404."""
-    lounge, membership = lounge_get_for_user(organisation=_organisation(request), user=request.user, slug=slug)
-    if not can_view(lounge=lounge, membership=membership):
-        raise Http404("No such lounge.")
-    return lounge, membership
+    return lounge_get_viewable(organisation=_organisation(request), user=request.user, slug=slug)
 
 
 def _next_or(request: HttpRequest, fallback: str) -> str:
@@ -88,10 +91,7 @@ def moderation_log(request: HttpRequest, slug: str) -> HttpResponse:
     lounge, membership = _viewable(request, slug)
     if membership is None or not membership.is_moderator:
         raise Http404("No such lounge.")
-    events = AuditEvent.objects.filter(organisation=lounge.organisation, details__lounge=lounge.pk).order_by(
-        "-created_at", "-pk"
-    )
-    page = Paginator(events, MODERATION_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(lounge_moderation_log(lounge=lounge), MODERATION_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "lounges/moderation_log.html", {"lounge": lounge, "page": page})
 
 
@@ -103,13 +103,9 @@ def _lounge_for_join(request: HttpRequest, slug: str) -> Lounge:
     try:
         lounge, _ = lounge_get_for_user(organisation=organisation, user=user, slug=slug)
     except Http404:
-        code = request.POST.get("invite_code", "")
-        invited = Lounge.objects.filter(organisation=organisation, slug=slug, access=LoungeAccess.INVITE).first()
-        if invited is None or not code or code != invited.invite_code:
-            raise
-        if LoungeMembership.objects.filter(lounge=invited, user=user, is_banned=True).exists():
-            raise
-        return invited
+        return lounge_get_for_invite(
+            organisation=organisation, user=user, slug=slug, invite_code=request.POST.get("invite_code", "")
+        )
     return lounge
 
 

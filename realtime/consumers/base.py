@@ -291,7 +291,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 log.warning("socket.disconnected_hook_timeout", consumer=type(self).__name__)
         for task in getattr(self, "_queued", set()):
             task.cancel()
-        # Always leave: a dead channel in a group costs capacity on every send (STACK-NOTES 2).
+        # Always leave: a dead channel in a group costs capacity on every send (docs/stack-notes.md §2).
         followed, self.streams_followed = getattr(self, "streams_followed", []), []
         for stream in followed:
             await process_fanout(self.channel_layer).leave(stream, self)
@@ -443,7 +443,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 await self._deliver(message)
 
     async def stream_control(self, message: dict[str, Any]) -> None:
-        assert message["type"] == CONTROL_MESSAGE
+        if message.get("type") != CONTROL_MESSAGE:  # a caller's bug, never a client's input: fail loudly
+            raise TypeError(f"stream_control got a {message.get('type')!r} message, not {CONTROL_MESSAGE!r}")
         if self.closing:
             return
         if message["action"] == "force_close":

@@ -14,20 +14,20 @@ from pydantic import Field
 from domains.accounts.models import User
 from domains.lounges import services
 from domains.lounges.coach import live_text
-from domains.lounges.models import Lounge, LoungeMembership, Message, MessageStatus, Report
+from domains.lounges.models import Lounge, LoungeMembership
 from domains.lounges.rules import can_view
 from domains.lounges.selectors import (
-    lounge_get_for_user,
+    lounge_get,
+    lounge_get_viewable,
     lounge_rights,
-    member_rows,
+    lounge_state_get,
     message_get,
-    message_history,
-    message_payload,
-    message_pins,
-    report_queue,
-    users_named,
+    message_text_get,
+    report_get,
+    room_snapshot,
+    streaming_reply_ids,
 )
-from domains.lounges.services import COACH_MENTION, LoungeError, report_payload
+from domains.lounges.services import CoachStart, MessagePosted
 from realtime.consumers.base import ClientMessage, CloseCode, NotAllowed, PingMessage, StreamConsumer
 from realtime.presence import presence_enter, presence_leave, presence_touch, presence_user_ids
 from realtime.publish import apublish_ephemeral
@@ -43,6 +43,7 @@ class PostMessage(ClientMessage):
     client_msg_id: str = Field(min_length=1, max_length=64)
     body: str = Field(max_length=20_000)  # the 4 KB cap is in UTF-8 bytes, checked by the service
     reply_to: int | None = OptionalId
+    summon_coach: bool = False  # "Ask the coach" with text: as if the body mentioned @coach
 
 
 class EditMessage(ClientMessage):
@@ -64,21 +65,7 @@ class CoachRefMessage(ClientMessage):
 
 
 class ModerateMessage(ClientMessage):
-    action: Literal[
-        "hide",
-        "unhide",
-        "delete",
-        "pin",
-        "unpin",
-        "mute",
-        "unmute",
-        "kick",
-        "ban",
-        "unban",
-        "lock",
-        "unlock",
-        "slow_mode",
-    ]
+    action: services.ModerationAction  # the actions `moderation_apply` dispatches, and no other
     message_id: int | None = OptionalId
     user_id: int | None = OptionalId
     minutes: int | None = Field(default=None, ge=1, le=services.MAX_MUTE_MINUTES)
@@ -122,14 +109,16 @@ class LoungeConsumer(StreamConsumer):
 
     def _load(self, slug: str) -> Lounge:
         try:
-            lounge, membership = lounge_get_for_user(organisation=self.organisation, user=self.user, slug=slug)
+            lounge, membership = lounge_get_viewable(organisation=self.organisation, user=self.user, slug=slug)
         except Http404 as missing:
             raise NotAllowed from missing
-        if not can_view(lounge=lounge, membership=membership):
-            raise NotAllowed
+        self._remember(membership)
+        return lounge
+
+    def _remember(self, membership: LoungeMembership | None) -> None:
+        """Cache the person's standing for event filtering; every action re-checks it in its service."""
         self.is_moderator = membership is not None and membership.is_moderator
         self.is_member = membership is not None
-        return lounge
 
     async def connected(self) -> None:
         if await presence_enter(self.lounge.stream, self.user.pk, ttl=settings.PRESENCE_TTL_SECONDS):
@@ -141,48 +130,22 @@ class LoungeConsumer(StreamConsumer):
             await apublish_ephemeral(self.lounge.stream, {"type": "presence.left", "user": {"id": self.user.pk}})
 
     # ------------------------------------------------------------------ state
-    def _membership(self) -> LoungeMembership | None:
-        return LoungeMembership.objects.filter(lounge=self.lounge, user=self.user).first()
-
     def snapshot_data(self, stream: str) -> dict[str, Any]:
         if stream != self.primary:
             return {}
-        lounge = Lounge.objects.get(pk=self.lounge.pk)
-        self.lounge = lounge
-        membership = self._membership()
-        moderator = membership is not None and membership.is_moderator
-        history = message_history(lounge=lounge, for_moderator=moderator)
-        return {
-            "lounge": {
-                "id": lounge.pk,
-                "slug": lounge.slug,
-                "title": lounge.title,
-                "topic": lounge.topic,
-                "access": lounge.access,
-                "locked": lounge.is_locked,
-                "slow_mode_seconds": lounge.slow_mode_seconds,
-                "coach_name": lounge.coach_name,
-            },
-            "messages": [self._payload(message, moderator) for message in history],
-            "pins": [message_payload(message) for message in message_pins(lounge=lounge)],
-            "presence": users_named(presence_user_ids(self.lounge.stream)),
-            "reports": [report_payload(r) for r in report_queue(lounge=lounge)[:50]] if moderator else [],
-            "members": member_rows(lounge=lounge) if moderator else [],
-        }
-
-    @staticmethod
-    def _payload(message: Message, moderator: bool) -> dict[str, Any]:
-        """A streaming reply carries its live text so far (from Redis), so a joiner resumes mid-stream."""
-        text = live_text(message.pk) if message.status == MessageStatus.STREAMING else None
-        return message_payload(message, for_moderator=moderator, live_text=text)
+        self.lounge, membership = lounge_state_get(lounge_id=self.lounge.pk, user=self.user)
+        return room_snapshot(
+            lounge=self.lounge,
+            membership=membership,
+            present_user_ids=presence_user_ids(self.lounge.stream),
+            live_text=live_text,
+        )
 
     def rights_data(self) -> dict[str, Any]:
-        lounge = Lounge.objects.get(pk=self.lounge.pk)
-        membership = self._membership()
+        lounge, membership = lounge_state_get(lounge_id=self.lounge.pk, user=self.user)
         if not can_view(lounge=lounge, membership=membership):
             raise NotAllowed
-        self.is_moderator = membership is not None and membership.is_moderator
-        self.is_member = membership is not None
+        self._remember(membership)
         return lounge_rights(lounge=lounge, membership=membership)
 
     def visible(self, envelope: dict[str, Any]) -> bool:
@@ -204,55 +167,37 @@ class LoungeConsumer(StreamConsumer):
             await self.send_json(frame)
 
     def _live_texts(self) -> list[dict[str, Any]]:
-        streaming = Message.objects.filter(lounge=self.lounge, status=MessageStatus.STREAMING).values_list(
-            "pk", flat=True
-        )
-        return [{"type": "coach.text", "id": pk, "offset": 0, "text": live_text(pk) or ""} for pk in streaming]
+        return [
+            {"type": "coach.text", "id": pk, "offset": 0, "text": live_text(pk) or ""}
+            for pk in streaming_reply_ids(lounge=self.lounge)
+        ]
 
     # ------------------------------------------------------------------ handlers
     async def _call(self, message: ClientMessage, action: Callable[[Lounge, User], dict[str, Any] | None]) -> None:
         """Run one service call in the database thread, with a fresh lounge."""
-
-        def run() -> dict[str, Any] | None:
-            lounge = Lounge.objects.select_related("organisation").get(pk=self.lounge.pk)
-            return action(lounge, self.user)
-
-        await self.run_action(message, run)
+        await self.run_action(message, lambda: action(lounge_get(lounge_id=self.lounge.pk), self.user))
 
     async def handle_message_post(self, message: PostMessage) -> None:
         def post(lounge: Lounge, user: User) -> dict[str, Any]:
-            posted, created = services.message_post(
+            posted = services.message_post(
                 lounge=lounge,
                 author=user,
                 body=message.body,
                 client_msg_id=message.client_msg_id,
                 reply_to_id=message.reply_to,
+                summon_coach=message.summon_coach,
             )
-            summoned = None
-            if created and COACH_MENTION in message.body.lower():
-                reply, _ = services.coach_summon(
-                    lounge=lounge, user=user, request_id=f"mention-{message.client_msg_id}"[:64], reply_to_id=posted.pk
-                )
-                summoned = reply.pk
-            membership = LoungeMembership.objects.filter(lounge=lounge, user=user).first()
-            last_posted = membership.last_posted_at if membership else None
-            return {
-                "type": "ack",
-                "message_id": posted.pk,
-                "client_msg_id": posted.client_msg_id,
-                "duplicate": not created,
-                "coach_message_id": summoned,
-                "last_posted_at": last_posted.isoformat() if last_posted else None,
-            }
+            return _post_ack(posted)
 
         await self._call(message, post)
 
     async def handle_message_edit(self, message: EditMessage) -> None:
         def edit(lounge: Lounge, user: User) -> dict[str, Any]:
-            edited = services.message_edit(
-                message=message_get(lounge=lounge, message_id=message.message_id), editor=user, body=message.body
-            )
-            return {"type": "ack", "message_id": edited.pk}
+            target = message_get(lounge=lounge, message_id=message.message_id)
+            return {
+                "type": "ack",
+                "message_id": services.message_edit(message=target, editor=user, body=message.body).pk,
+            }
 
         await self._call(message, edit)
 
@@ -282,80 +227,75 @@ class LoungeConsumer(StreamConsumer):
 
     async def handle_coach_stop(self, message: CoachRefMessage) -> None:
         def stop(lounge: Lounge, user: User) -> dict[str, Any]:
-            stopped = services.coach_stop(message=message_get(lounge=lounge, message_id=message.message_id), user=user)
-            return {"type": "ack", "message_id": stopped.pk}
+            target = message_get(lounge=lounge, message_id=message.message_id)
+            return {"type": "ack", "message_id": services.coach_stop(message=target, user=user).pk}
 
         await self._call(message, stop)
 
     async def handle_coach_text(self, message: CoachRefMessage) -> None:
         def text(lounge: Lounge, user: User) -> dict[str, Any]:
-            found = message_get(lounge=lounge, message_id=message.message_id)
-            if not found.is_visible and not self.is_moderator:
-                raise Http404
-            live = live_text(found.pk) if found.status == MessageStatus.STREAMING else None
-            return {"type": "coach.text", "id": found.pk, "offset": 0, "text": live if live is not None else found.body}
+            pk, so_far = message_text_get(
+                lounge=lounge, message_id=message.message_id, for_moderator=self.is_moderator, live_text=live_text
+            )
+            return {"type": "coach.text", "id": pk, "offset": 0, "text": so_far}
 
         await self._call(message, text)
 
     async def handle_moderate(self, message: ModerateMessage) -> None:
         def moderate(lounge: Lounge, user: User) -> dict[str, Any]:
-            act = message.action
-            if act in ("hide", "unhide", "delete", "pin", "unpin"):
-                if message.message_id is None:
-                    raise LoungeError("invalid", "message_id is required.", field="message_id")
-                target = message_get(lounge=lounge, message_id=message.message_id)
-                if act == "hide":
-                    services.message_hide(message=target, moderator=user, reason=message.reason)
-                elif act == "unhide":
-                    services.message_unhide(message=target, moderator=user)
-                elif act == "delete":
-                    services.message_delete(message=target, moderator=user, reason=message.reason)
-                elif act == "pin":
-                    services.message_pin(message=target, moderator=user)
-                else:
-                    services.message_unpin(message=target, moderator=user)
-            elif act in ("mute", "unmute", "kick", "ban", "unban"):
-                if message.user_id is None:
-                    raise LoungeError("invalid", "user_id is required.", field="user_id")
-                member = User.objects.filter(pk=message.user_id, memberships__organisation=lounge.organisation).first()
-                if member is None:
-                    raise LoungeError("not_found", "No such person here.", field="user_id")
-                if act == "mute":
-                    if message.minutes is None:
-                        raise LoungeError("invalid", "minutes is required.", field="minutes")
-                    services.member_mute(
-                        lounge=lounge, moderator=user, member=member, minutes=message.minutes, reason=message.reason
-                    )
-                elif act == "unmute":
-                    services.member_unmute(lounge=lounge, moderator=user, member=member)
-                elif act == "kick":
-                    services.member_kick(lounge=lounge, moderator=user, member=member, reason=message.reason)
-                elif act == "ban":
-                    services.member_ban(lounge=lounge, moderator=user, member=member, reason=message.reason)
-                else:
-                    services.member_unban(lounge=lounge, moderator=user, member=member)
-            elif act in ("lock", "unlock"):
-                services.lounge_settings_set(lounge=lounge, moderator=user, locked=act == "lock")
-            else:
-                if message.seconds is None:
-                    raise LoungeError("invalid", "seconds is required.", field="seconds")
-                services.lounge_settings_set(lounge=lounge, moderator=user, slow_mode_seconds=message.seconds)
-            return {"type": "ack", "action": act}
+            action = services.moderation_apply(
+                lounge=lounge,
+                moderator=user,
+                action=message.action,
+                message_id=message.message_id,
+                user_id=message.user_id,
+                minutes=message.minutes,
+                seconds=message.seconds,
+                reason=message.reason,
+            )
+            return {"type": "ack", "action": action}
 
         await self._call(message, moderate)
 
     async def handle_report(self, message: ReportMessage) -> None:
         def report(lounge: Lounge, user: User) -> dict[str, Any]:
             target = message_get(lounge=lounge, message_id=message.message_id)
-            created = services.report_create(message=target, reporter=user, reason=message.reason)
-            return {"type": "ack", "report_id": created.pk}
+            return {
+                "type": "ack",
+                "report_id": services.report_create(message=target, reporter=user, reason=message.reason).pk,
+            }
 
         await self._call(message, report)
 
     async def handle_report_resolve(self, message: ResolveReportMessage) -> None:
         def resolve(lounge: Lounge, user: User) -> dict[str, Any]:
-            report = Report.objects.get(pk=message.report_id, lounge=lounge)
-            resolved = services.report_resolve(report=report, moderator=user, action=message.action, note=message.note)
+            target = report_get(lounge=lounge, report_id=message.report_id)
+            resolved = services.report_resolve(report=target, moderator=user, action=message.action, note=message.note)
             return {"type": "ack", "report_id": resolved.pk, "status": resolved.status}
 
         await self._call(message, resolve)
+
+
+def _post_ack(posted: MessagePosted) -> dict[str, Any]:
+    """`message.post`'s ack. `coach` says what an `@coach` mention did; a refused summons (the AI
+    quota) still acks the post, which stands (docs/realtime-protocol.md, "Client → server")."""
+    return {
+        "type": "ack",
+        "message_id": posted.message.pk,
+        "client_msg_id": posted.message.client_msg_id,
+        "duplicate": not posted.created,
+        "coach_message_id": posted.coach.reply.pk if posted.coach and posted.coach.reply else None,
+        "coach": _coach_outcome(posted.coach),
+        "last_posted_at": posted.last_posted_at.isoformat() if posted.last_posted_at else None,
+    }
+
+
+def _coach_outcome(start: CoachStart | None) -> dict[str, Any] | None:
+    if start is None:
+        return None
+    if start.refusal is not None:
+        refused: dict[str, Any] = {"refused": start.refusal.code, "message": start.refusal.message}
+        if start.refusal.retry_after is not None:
+            refused["retry_after"] = round(start.refusal.retry_after, 1)
+        return refused
+    return {"message_id": start.reply.pk if start.reply else None, "duplicate": not start.created}

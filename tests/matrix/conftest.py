@@ -89,12 +89,12 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     # The learner is in the open and the members-only lounge, not in the invite-only one.
     lounges.lounge_join(lounge=made[LoungeAccess.OPEN], user=learner)
     lounges.member_add(lounge=made[LoungeAccess.MEMBERS], moderator=mentor, user=learner)
-    message, _ = lounges.message_post(
+    message = lounges.message_post(
         lounge=made[LoungeAccess.OPEN], author=learner, body="matrix learner message", client_msg_id=f"{prefix}-m1"
-    )
-    mentor_message, _ = lounges.message_post(
+    ).message
+    mentor_message = lounges.message_post(
         lounge=made[LoungeAccess.OPEN], author=mentor, body="matrix mentor message", client_msg_id=f"{prefix}-m2"
-    )
+    ).message
     # A coach reply in the open lounge (left streaming: no worker runs here), for coach.stop/.text.
     coach_message, _ = lounges.coach_summon(lounge=made[LoungeAccess.OPEN], user=learner, request_id=f"{prefix}-c1")
     report = lounges.report_create(message=mentor_message, reporter=learner, reason="matrix report")

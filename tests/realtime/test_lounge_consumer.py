@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from django.test import override_settings
 
 from domains.accounts.models import Membership, Role
+from domains.ai.models import AIFeatureConfig
 from domains.compliance.models import AuditEvent
 from domains.lounges.models import LoungeAccess, LoungeMembership, LoungeRole, Message, MessageStatus
 from tests.factories import OrganisationFactory, UserFactory
@@ -33,6 +34,14 @@ async def _join(lounge: Any, session: Any) -> tuple[Any, dict]:
     snapshot = await comm.receive_json_from()
     assert snapshot["type"] == "snapshot"
     return comm, snapshot
+
+
+async def _reply_to(comm: Any, ref: str) -> dict:
+    """The frame answering the message sent with `ref` (an `ack` or an `error`)."""
+    while True:
+        frame = await comm.receive_json_from(timeout=10)
+        if frame.get("ref") == ref and frame["type"] in ("ack", "error"):
+            return frame
 
 
 @pytest.fixture
@@ -208,6 +217,60 @@ async def test_summoning_the_offline_coach_streams_deltas_then_completes(lounge:
     assert (stored.status, stored.body) == (MessageStatus.COMPLETE, text)
     await comm.send_json_to({"type": "coach.summon", "request_id": "mention-q"})
     # the same request id as the mention: no second job
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    "asking",
+    [{"body": "@coach help?"}, {"body": "help with this?", "summon_coach": True}],
+    ids=["mention", "ask-the-coach-button"],
+)
+async def test_a_coach_mention_in_slow_mode_is_acked_with_the_reply_it_started(asking: dict[str, Any]) -> None:
+    """In a slow-mode lounge, a post that mentions @coach (or carries `summon_coach`, as the "Ask
+    the coach" button sends it) gets an ack carrying the coach reply it started, not a `slow_mode`
+    error for a post that landed; the next post is still held back."""
+    # given a member of a lounge in slow mode
+    lounge = await database_sync_to_async(LoungeFactory)(slow_mode_seconds=30)
+    _, session = await _member(lounge)
+    comm, _ = await _join(lounge, session)
+    # when they post a message that asks the coach
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "q", "ref": "p", **asking})
+    # then the answer is an ack for the post and for the reply
+    ack = await _reply_to(comm, "p")
+    assert ack["type"] == "ack", ack
+    assert ack["duplicate"] is False
+    assert ack["coach_message_id"]
+    assert ack["coach"] == {"message_id": ack["coach_message_id"], "duplicate": False}
+    reply = await database_sync_to_async(Message.objects.get)(pk=ack["coach_message_id"])
+    assert (reply.author_kind, reply.reply_to_id) == ("coach", ack["message_id"])
+    # and slow mode still holds the next post back
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "q2", "body": "more", "ref": "p2"})
+    error = await _reply_to(comm, "p2")
+    assert (error["type"], error["code"]) == ("error", "slow_mode")
+    await comm.disconnect()
+
+
+async def test_a_refused_coach_mention_acks_the_post_with_the_refusal(lounge: Any) -> None:
+    """When the AI quota refuses a mention's summons, the post is acked (it landed) and the ack's
+    `coach` carries the refusal: code, message and retry_after."""
+    # given a member whose one coach request this hour is spent
+    user, session = await _member(lounge)
+    await database_sync_to_async(AIFeatureConfig.objects.create)(
+        organisation=lounge.organisation, feature="lounge", requests_per_hour_per_user=1
+    )
+    comm, _ = await _join(lounge, session)
+    await comm.send_json_to({"type": "coach.summon", "request_id": "r", "ref": "s"})
+    assert (await _reply_to(comm, "s"))["type"] == "ack"
+    # when they mention the coach in a post
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "m", "body": "@coach again", "ref": "p"})
+    # then the post is acked with the refusal, and it is stored
+    ack = await _reply_to(comm, "p")
+    assert ack["type"] == "ack", ack
+    assert ack["coach_message_id"] is None
+    assert ack["coach"]["refused"] == "quota"
+    assert ack["coach"]["message"]
+    assert 0 < ack["coach"]["retry_after"] <= 3600
+    assert await database_sync_to_async(Message.objects.filter(pk=ack["message_id"], author=user).exists)()
     await comm.disconnect()
 
 

@@ -292,7 +292,7 @@ async def test_disconnect_mid_reply_then_resume_replays_events_and_the_text_so_f
     assert cursors[stream] >= 1  # the coach message's message.created at least
 
     # While away, someone else posts: a durable event the resume must replay.
-    posted, _ = await database_sync_to_async(services.message_post)(
+    posted = await database_sync_to_async(services.message_post)(
         lounge=room.lounge, author=other.user, body="while you were away", client_msg_id="away-1"
     )
 
@@ -307,7 +307,7 @@ async def test_disconnect_mid_reply_then_resume_replays_events_and_the_text_so_f
             replayed.append(await sock.recv())
         # Exactly the missed durable event, in order, then `resumed` at its seq.
         assert [(f["event"], f["seq"]) for f in replayed[:-1]] == [("message.created", cursors[stream] + 1)]
-        assert replayed[0]["data"]["message"]["id"] == posted.pk
+        assert replayed[0]["data"]["message"]["id"] == posted.message.pk
         assert replayed[-1] == {"type": "resumed", "stream": stream, "seq": cursors[stream] + 1}
         # Either way the personal stream is confirmed at its current seq (nothing was published to it).
         assert await sock.recv() == {"type": "resumed", "stream": personal, "seq": personal_seq}

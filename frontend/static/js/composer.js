@@ -6,7 +6,7 @@
 import { el, utf8Bytes, uuid } from "./stream_text.js";
 
 /**
- * @typedef {{body: string, el: HTMLElement, [key: string]: any}} Post a post awaiting its ack
+ * @typedef {{body: string, el: HTMLElement, fields?: Object}} Post a post awaiting its ack
  */
 
 /**
@@ -22,8 +22,8 @@ import { el, utf8Bytes, uuid } from "./stream_text.js";
  *   extra?: (options: any) => Object,
  *   onInput?: () => void,
  * }} options `author` names the person on pending posts; `refuse` says why nothing can be sent
- *   now; `onEmpty` handles a submit without text (true: handled); `extra` adds fields to a post
- *   kept in the outbox; `onInput` runs after each edit of the text.
+ *   now; `onEmpty` handles a submit without text (true: handled); `extra` gives fields added to
+ *   the post's `message.post` frame (sent again on a resend); `onInput` runs after each edit.
  */
 export function createComposer({ ui, log, socket, maxBytes, author, refuse, onEmpty, extra, onInput }) {
   /** @type {Map<string, Post>} posts awaiting their ack, by client_msg_id */
@@ -73,7 +73,7 @@ export function createComposer({ ui, log, socket, maxBytes, author, refuse, onEm
     log.list.append(item);
     log.renderEmpty();
     log.scrollToBottom(true);
-    outbox.set(clientMsgId, { body: text, el: item, ...extra?.(options) });
+    outbox.set(clientMsgId, { body: text, el: item, fields: extra?.(options) });
     ui.body.value = "";
     updateBytes();
     if (!sendPost(clientMsgId)) setNote(item, "waiting", "Waiting for the connection…");
@@ -87,7 +87,8 @@ export function createComposer({ ui, log, socket, maxBytes, author, refuse, onEm
   function sendPost(clientMsgId) {
     const item = outbox.get(clientMsgId);
     if (!item) return false;
-    return socket.send({ type: "message.post", client_msg_id: clientMsgId, body: item.body, ref: clientMsgId });
+    const frame = { type: "message.post", client_msg_id: clientMsgId, body: item.body, ref: clientMsgId };
+    return socket.send({ ...frame, ...(item.fields || {}) });
   }
 
   /** Unacknowledged posts go again after a reconnect: the client_msg_id makes a repeat harmless. */

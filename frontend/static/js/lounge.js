@@ -127,8 +127,9 @@ function start(config) {
       summon(uuid());
       return true;
     },
-    // "Ask the coach" with text: the coach is asked once the post is acknowledged.
-    extra: ({ askCoach = false }) => ({ summon: askCoach ? uuid() : undefined }),
+    // "Ask the coach" with text: the post and its summons are one action (as an @coach mention),
+    // so slow mode cannot refuse the summons of a post that landed.
+    extra: ({ askCoach = false }) => (askCoach ? { summon_coach: true } : {}),
     onInput: () => {
       const now = Date.now();
       if (ui.body.value.trim() && !blocked() && now - state.lastTypingSent >= TYPING_SEND_MS) {
@@ -213,9 +214,10 @@ function start(config) {
     const pending = frame.ref ? state.refs.get(frame.ref) : undefined;
     if (frame.ref) state.refs.delete(frame.ref);
     const item = frame.client_msg_id ? composer.acknowledge(frame.client_msg_id, state.messages.has(frame.message_id)) : undefined;
+    // The post landed but its @coach summons was refused (e.g. the AI quota): say so, keep the post.
+    if (frame.coach?.refused) toast(frame.coach.message || "The coach was not asked.", { kind: "warning" });
     if (item) {
       if (!frame.duplicate && !isModerator()) state.rights.last_posted_at = new Date(serverNow()).toISOString();
-      if (item.summon) summon(item.summon, frame.message_id);
       updateComposer();
       return;
     }

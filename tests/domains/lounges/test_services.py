@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from domains.accounts.models import Membership, Role
+from domains.ai.models import AIFeatureConfig
 from domains.compliance.models import AuditEvent
 from domains.lounges import services
 from domains.lounges.models import LoungeAccess, LoungeMembership, LoungeRole, Message, MessageStatus, ReportStatus
@@ -39,22 +40,22 @@ def lounge() -> Any:
 
 def test_a_post_publishes_one_durable_event_and_a_repeat_publishes_none(lounge: Any) -> None:
     author = _member(lounge)
-    first, created = services.message_post(lounge=lounge, author=author, body=" hi ", client_msg_id="x")
-    again, created_again = services.message_post(lounge=lounge, author=author, body="hi", client_msg_id="x")
-    assert (created, created_again) == (True, False)
-    assert first.pk == again.pk
-    assert first.body == "hi"
+    first = services.message_post(lounge=lounge, author=author, body=" hi ", client_msg_id="x")
+    again = services.message_post(lounge=lounge, author=author, body="hi", client_msg_id="x")
+    assert (first.created, again.created) == (True, False)
+    assert first.message.pk == again.message.pk
+    assert first.message.body == "hi"
     assert _events(lounge) == ["message.created"]
 
 
 def test_raw_html_in_a_post_is_escaped_and_images_never_render(lounge: Any) -> None:
     author = _member(lounge)
-    message, _ = services.message_post(
+    message = services.message_post(
         lounge=lounge,
         author=author,
         client_msg_id="h",
         body="<script>alert(1)</script> ![x](https://evil.example/t.png) [site](https://example.org)",
-    )
+    ).message
     assert "<script>" not in message.body_html
     assert "<img" not in message.body_html
     assert 'rel="nofollow noopener noreferrer"' in message.body_html
@@ -77,8 +78,8 @@ def test_a_mute_lifts_itself(lounge: Any) -> None:
         services.message_post(lounge=lounge, author=member, body="hi", client_msg_id="1")
     assert refusal.value.code == "muted"
     with time_machine.travel(timezone.now() + timedelta(minutes=5, seconds=1)):
-        _, created = services.message_post(lounge=lounge, author=member, body="hi", client_msg_id="2")
-    assert created
+        posted = services.message_post(lounge=lounge, author=member, body="hi", client_msg_id="2")
+    assert posted.created
 
 
 def test_slow_mode_counts_from_the_last_post_and_spares_moderators(lounge: Any) -> None:
@@ -96,7 +97,7 @@ def test_slow_mode_counts_from_the_last_post_and_spares_moderators(lounge: Any) 
     assert refusal.value.code == "slow_mode"
     assert refusal.value.retry_after == pytest.approx(30)
     with time_machine.travel(start + timedelta(seconds=61), tick=False):
-        assert services.message_post(lounge=lounge, author=member, body="3", client_msg_id="c")[1]
+        assert services.message_post(lounge=lounge, author=member, body="3", client_msg_id="c").created
 
 
 def test_moderators_cannot_act_on_the_owner_or_each_other(lounge: Any) -> None:
@@ -112,7 +113,7 @@ def test_moderators_cannot_act_on_the_owner_or_each_other(lounge: Any) -> None:
 def test_every_moderation_action_is_audited_and_published(lounge: Any) -> None:
     moderator = _member(lounge, LoungeRole.MODERATOR)
     member = _member(lounge)
-    message, _ = services.message_post(lounge=lounge, author=member, body="hello", client_msg_id="m")
+    message = services.message_post(lounge=lounge, author=member, body="hello", client_msg_id="m").message
     services.message_pin(message=message, moderator=moderator)
     services.message_unpin(message=message, moderator=moderator)
     services.message_hide(message=message, moderator=moderator, reason="off topic")
@@ -155,7 +156,7 @@ def test_every_moderation_action_is_audited_and_published(lounge: Any) -> None:
 def test_hiding_needs_a_reason_and_a_moderator(lounge: Any) -> None:
     moderator = _member(lounge, LoungeRole.MODERATOR)
     member = _member(lounge)
-    message, _ = services.message_post(lounge=lounge, author=member, body="x", client_msg_id="x")
+    message = services.message_post(lounge=lounge, author=member, body="x", client_msg_id="x").message
     with pytest.raises(LoungeError):
         services.message_hide(message=message, moderator=moderator, reason="   ")
     with pytest.raises(LoungeError):
@@ -168,7 +169,7 @@ def test_an_edit_keeps_the_reported_text(lounge: Any) -> None:
     moderator = _member(lounge, LoungeRole.MODERATOR)
     author = _member(lounge)
     reporter = _member(lounge)
-    message, _ = services.message_post(lounge=lounge, author=author, body="rude words", client_msg_id="r")
+    message = services.message_post(lounge=lounge, author=author, body="rude words", client_msg_id="r").message
     report = services.report_create(message=message, reporter=reporter, reason="rude")
     assert services.report_create(message=message, reporter=reporter, reason="again").pk == report.pk
     services.message_edit(message=message, editor=author, body="nice words")
@@ -212,3 +213,142 @@ def test_a_coach_summons_is_idempotent_and_respects_mutes(lounge: Any, django_ca
     with pytest.raises(LoungeError) as refusal:
         services.coach_summon(lounge=lounge, user=member, request_id="r2")
     assert refusal.value.code == "muted"
+
+
+def test_a_coach_mention_in_slow_mode_posts_and_summons_in_one_call(
+    lounge: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """In a slow-mode lounge, a post that mentions @coach lands and starts the coach reply in the
+    same call: the summons is not refused by the slow-mode window the post itself just opened."""
+    # given a member of a lounge in slow mode
+    member = _member(lounge)
+    lounge.slow_mode_seconds = 60
+    lounge.save(update_fields=["slow_mode_seconds"])
+    # when they post a message that mentions the coach
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        posted = services.message_post(lounge=lounge, author=member, body="@coach how do I start?", client_msg_id="q")
+    # then the post and the streaming reply to it exist, published in that order, the job enqueued
+    assert posted.created
+    assert posted.coach is not None
+    assert posted.coach.refusal is None
+    assert posted.coach.created
+    reply = posted.coach.reply
+    assert reply is not None
+    assert (reply.author_kind, reply.status, reply.reply_to_id) == ("coach", MessageStatus.STREAMING, posted.message.pk)
+    assert (reply.summoned_by_id, reply.coach_request_id) == (member.pk, "mention-q")
+    assert _events(lounge) == ["message.created", "message.created"]
+    assert len(callbacks) == 3  # two event sends and one enqueue of the coach job
+    assert posted.last_posted_at == LoungeMembership.objects.get(lounge=lounge, user=member).last_posted_at
+    # and slow mode still holds the member's next post back
+    with pytest.raises(LoungeError) as refusal:
+        services.message_post(lounge=lounge, author=member, body="@coach again", client_msg_id="q2")
+    assert refusal.value.code == "slow_mode"
+    assert Message.objects.count() == 2
+
+
+def test_a_refused_coach_mention_leaves_the_post_and_says_why(lounge: Any) -> None:
+    """When the AI quota refuses the summons a @coach mention asks for, the post still lands and the
+    outcome carries the refusal (code and retry time); no reply is created."""
+    # given a member allowed one coach request an hour, who has used it
+    member = _member(lounge)
+    AIFeatureConfig.objects.create(organisation=lounge.organisation, feature="lounge", requests_per_hour_per_user=1)
+    first = services.message_post(lounge=lounge, author=member, body="@coach one", client_msg_id="a")
+    assert first.coach is not None and first.coach.reply is not None
+    # when they mention the coach again
+    posted = services.message_post(lounge=lounge, author=member, body="and @Coach two", client_msg_id="b")
+    # then the post stands, the summons is refused with the quota's code, and only the post was published
+    assert posted.created
+    assert Message.objects.filter(pk=posted.message.pk, body="and @Coach two").exists()
+    assert posted.coach is not None
+    assert posted.coach.reply is None
+    assert posted.coach.refusal is not None
+    assert posted.coach.refusal.code == "quota"
+    assert posted.coach.refusal.retry_after == pytest.approx(3600)
+    assert Message.objects.filter(author_kind="coach").count() == 1
+    assert _events(lounge) == ["message.created", "message.created", "message.created"]
+
+
+def test_a_repeated_mention_post_summons_nothing(lounge: Any) -> None:
+    """A repeat of a @coach post (same client_msg_id) returns the first post and starts no reply."""
+    member = _member(lounge)
+    services.message_post(lounge=lounge, author=member, body="@coach hi", client_msg_id="r")
+    again = services.message_post(lounge=lounge, author=member, body="@coach hi", client_msg_id="r")
+    assert (again.created, again.coach) == (False, None)
+    assert Message.objects.filter(author_kind="coach").count() == 1
+
+
+def test_moderation_apply_dispatches_every_action_the_socket_accepts(lounge: Any) -> None:
+    """`moderation_apply` handles exactly the actions the `moderate` message allows, each through
+    its own service (the same events as calling those services directly)."""
+    assert set(get_args(services.ModerationAction)) == {
+        *services._ON_MESSAGE,
+        *services._ON_MEMBER,
+        *services._ON_LOUNGE,
+    }
+    moderator = _member(lounge, LoungeRole.MODERATOR)
+    member = _member(lounge)
+    message = services.message_post(lounge=lounge, author=member, body="hello", client_msg_id="m").message
+    steps: list[dict[str, Any]] = [
+        {"action": "pin", "message_id": message.pk},
+        {"action": "unpin", "message_id": message.pk},
+        {"action": "hide", "message_id": message.pk, "reason": "off topic"},
+        {"action": "unhide", "message_id": message.pk},
+        {"action": "mute", "user_id": member.pk, "minutes": 5},
+        {"action": "unmute", "user_id": member.pk},
+        {"action": "lock"},
+        {"action": "unlock"},
+        {"action": "slow_mode", "seconds": 10},
+        {"action": "delete", "message_id": message.pk, "reason": "spam"},
+        {"action": "ban", "user_id": member.pk, "reason": "abuse"},
+        {"action": "unban", "user_id": member.pk},
+    ]
+    for step in steps:
+        assert services.moderation_apply(lounge=lounge, moderator=moderator, **step) == step["action"]
+    kicked = _member(lounge)
+    services.moderation_apply(lounge=lounge, moderator=moderator, action="kick", user_id=kicked.pk)
+    assert _events(lounge)[1:] == [
+        "message.pinned",
+        "message.unpinned",
+        "message.hidden",
+        "message.unhidden",
+        "member.muted",
+        "member.unmuted",
+        "lounge.updated",
+        "lounge.updated",
+        "lounge.updated",
+        "message.deleted",
+        "member.banned",
+        "member.unbanned",
+        "member.kicked",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("step", "code", "field"),
+    [
+        ({"action": "hide", "reason": "x"}, "invalid", "message_id"),
+        ({"action": "mute", "user_id": None}, "invalid", "user_id"),
+        ({"action": "slow_mode"}, "invalid", "seconds"),
+        ({"action": "ban", "user_id": 2**40}, "not_found", "user_id"),
+    ],
+)
+def test_moderation_apply_refuses_a_missing_field_or_a_stranger_and_changes_nothing(
+    lounge: Any, step: dict[str, Any], code: str, field: str
+) -> None:
+    """An action without the field it needs, or aimed at someone outside the organisation, is
+    refused field by field, and nothing is published."""
+    moderator = _member(lounge, LoungeRole.MODERATOR)
+    with pytest.raises(LoungeError) as refusal:
+        services.moderation_apply(lounge=lounge, moderator=moderator, **step)
+    assert (refusal.value.code, refusal.value.field) == (code, field)
+    assert _events(lounge) == []
+
+
+def test_a_mute_needs_minutes_once_the_member_is_found(lounge: Any) -> None:
+    """`mute` without `minutes` is refused on `minutes`; the member stays unmuted."""
+    moderator = _member(lounge, LoungeRole.MODERATOR)
+    member = _member(lounge)
+    with pytest.raises(LoungeError) as refusal:
+        services.moderation_apply(lounge=lounge, moderator=moderator, action="mute", user_id=member.pk)
+    assert (refusal.value.code, refusal.value.field) == ("invalid", "minutes")
+    assert LoungeMembership.objects.get(lounge=lounge, user=member).muted_until is None
