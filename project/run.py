@@ -1,7 +1,8 @@
 """`make run`: the whole product on one machine, on embedded defaults.
 
-1. Start embedded PostgreSQL (pgvector) and Valkey under .data/, unless DATABASE_URL / REDIS_URL are set.
-2. Migrate, and seed the idempotent demo.
+1. Start embedded PostgreSQL (pgvector) and Valkey under .data/, unless DATABASE_URL / REDIS_URL are set;
+   the embedded PostgreSQL has an owner role and an application role (project/embedded.py).
+2. Migrate as the owner (DATABASE_OWNER_URL), and seed the idempotent demo as the application.
 3. Run the Procfile (daphne, both Celery workers, beat) through honcho.
 4. Print the URL and the demo logins.
 Ctrl-C (or SIGTERM) stops every process, the embedded servers included.
@@ -67,10 +68,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
+        # Migrations run as the owner role; everything else, the demo seed included, as the application
+        # role that owns nothing (ARCHITECTURE.md §9). Without DATABASE_OWNER_URL, one role does both.
+        owner_env = dict(os.environ, DATABASE_URL=services.database_owner_url or os.environ["DATABASE_URL"])
+        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True, env=owner_env)
         subprocess.run([*manage, "seed_demo"], check=True)
-        # The children find the venv's python first, and inherit DATABASE_URL and REDIS_URL.
+        # The children find the venv's python first, and inherit DATABASE_URL (the application role)
+        # and REDIS_URL.
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        env.pop("DATABASE_OWNER_URL", None)  # the serving processes have no use for the owner
         honcho = subprocess.Popen(
             [sys.executable, "-m", "honcho", "start", "-f", "Procfile"], env=env, start_new_session=True
         )

@@ -2,6 +2,11 @@
 
 The servers must be up before Django reads its settings, so they start in `pytest_configure`,
 which runs before pytest-django sets Django up.
+
+The embedded PostgreSQL exports DATABASE_URL (the application role) and DATABASE_OWNER_URL (the
+owner). This process connects as the owner (project/settings/test.py): pytest-django creates and
+migrates `test_coachwire` as the owner, which starts with the application role's default privileges
+from template1 (project/embedded.py). The live stack serves as the application role (tests/live.py).
 """
 
 from __future__ import annotations

@@ -70,13 +70,16 @@ def free_port() -> int:
 
 
 def database_url_from_settings() -> str:
-    """The test database (after pytest-django created it) as a DATABASE_URL for the subprocesses."""
+    """The test database (after pytest-django created it) as a DATABASE_URL for the subprocesses,
+    as the application role: the test process is the owner (project/settings/test.py), the product
+    is not (ARCHITECTURE.md §9)."""
     from django.conf import settings
 
     db = settings.DATABASES["default"]
+    role = settings.APPLICATION_DATABASE
     host = (db.get("OPTIONS") or {}).get("host") or db.get("HOST") or ""
-    user = urllib.parse.quote(db.get("USER") or "postgres", safe="")
-    password = db.get("PASSWORD") or ""
+    user = urllib.parse.quote(role.get("USER") or "postgres", safe="")
+    password = role.get("PASSWORD") or ""
     auth = f"{user}:{urllib.parse.quote(password, safe='')}" if password else user
     name = db["NAME"]
     if host.startswith("/"):  # a unix socket directory
@@ -438,7 +441,8 @@ def live_stack(
         key: value
         for key, value in os.environ.items()
         # Never leak the test process's escape hatches or pytest's state into the servers.
-        if key not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "PYTEST_CURRENT_TEST", "PYTEST_VERSION"}
+        # Nor the owner's URL: the servers connect as the application role, as in production.
+        if key not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "PYTEST_CURRENT_TEST", "PYTEST_VERSION", "DATABASE_OWNER_URL"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="project.settings.test",

@@ -132,7 +132,7 @@ def raw_connect(ctx: Any) -> Any:
 
 
 def _conninfo(ctx: Any) -> str:
-    url = ctx.stack.env["DATABASE_URL"]
+    url = ctx.stack.env.get("DATABASE_OWNER_URL") or ctx.stack.env["DATABASE_URL"]  # it creates its own table
     return url.replace("postgres://", "postgresql://", 1)
 
 

@@ -87,6 +87,8 @@ TEMPLATES = [
 
 # ---------------------------------------------------------------- data
 # DATABASE_URL is always set: by the embedded launcher (`make run`, `make test`) or by the operator.
+# It is the application role, which owns nothing (ARCHITECTURE.md §9). `migrate` runs with
+# DATABASE_URL set to DATABASE_OWNER_URL, the owner role (project/run.py, docs/operations.md).
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@localhost:5432/coachwire")}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
