@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run        start the whole product (embedded PostgreSQL + Valkey unless URLs are set)"
 	@echo "make test       run the whole test suite on real PostgreSQL + pgvector and Valkey"
-	@echo "make lint       ruff + mypy"
+	@echo "make lint       ruff + mypy + import-linter (the layers)"
 	@echo "make bench      quick benchmark profile (writes docs/benchmarks.md)"
 
 $(PY):
@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) -m bench --profile quick
