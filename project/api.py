@@ -68,12 +68,18 @@ def api_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     if isinstance(exc, NinjaValidationError):
         return error_response(422, "Some fields are invalid.", _schema_errors(exc.errors))
     if isinstance(exc, Refusal):
-        errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": exc.code}] if exc.field else []
+        # A refused field sits where the schema's own errors for it do (ninja names the body
+        # parameter `payload`), whether the refusal names one field or several.
+        errors = [
+            {"loc": ["body", "payload", name], "msg": text, "type": exc.code}
+            for name, texts in exc.field_errors().items()
+            for text in texts
+        ]
         return error_response(refusal_status(exc), exc.message, errors, retry_after=exc.retry_after)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         errors = [
-            {"loc": ["body", field], "msg": message, "type": "value_error"}
+            {"loc": ["body", "payload", field], "msg": message, "type": "value_error"}
             for field, messages in fields.items()
             for message in messages
         ]

@@ -2,20 +2,18 @@
 
 Every lookup is scoped by the organisation bound to the session; a note the caller may not read,
 and a lounge of another organisation, answer 404. Bad input answers 422 with one entry per field,
-in the API's one error shape (`domains.common.api`); every parameter is bounded by its schema (ids to
-bigint, pages to 100 notes, text to storable characters), so no input reaches the database as a
-value it cannot hold.
+in the API's one error shape (`domains.common.api`): the schema's errors and the services'
+`Refusal`s both go through `project.api.api_error`, so this router catches nothing itself. Every
+parameter is bounded by its schema (ids to bigint, pages to 100 notes, text to storable characters),
+so no input reaches the database as a value it cannot hold.
 """
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import paginate
 from pydantic import StringConstraints, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -114,27 +112,6 @@ def _organisation(request: HttpRequest) -> Organisation:
     return organisation  # type: ignore[no-any-return]
 
 
-def _unprocessable(error: DjangoValidationError) -> NinjaValidationError:
-    """A service's field errors in the shape ninja gives schema errors (422, one entry per message)."""
-    fields = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-    return NinjaValidationError(
-        [
-            {"type": "value_error", "loc": ["body", "payload", field], "msg": message}
-            for field, messages in fields.items()
-            for message in messages
-        ]
-    )
-
-
-def _call(service: Any, **kwargs: Any) -> Any:
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as error:
-        raise _unprocessable(error) from error
-    except PermissionDenied as error:
-        raise HttpError(403, str(error) or "Forbidden.") from error
-
-
 @router.get("", response=responses({200: list[NoteOut]}), summary="Notes I can read")
 @paginate(BoundedLimitOffsetPagination)
 def note_list(request: HttpRequest, tag: Annotated[StorableStr | None, Query(max_length=TAG_MAX)] = None) -> Any:
@@ -151,8 +128,7 @@ def note_create(request: HttpRequest, payload: NoteIn) -> Status:
         if payload.lounge_id
         else None
     )
-    note = _call(
-        services.note_create,
+    note = services.note_create(
         user=request.user,
         organisation=organisation,
         title=payload.title,
@@ -193,7 +169,7 @@ def _update(request: HttpRequest, note_id: int, fields: dict[str, Any]) -> Note:
             if lounge_id
             else None
         )
-    return _call(services.note_update, note=note, user=request.user, request=request, **changes)  # type: ignore[no-any-return]
+    return services.note_update(note=note, user=request.user, request=request, **changes)
 
 
 @router.put("/{int:note_id}", response=responses({200: NoteOut}), summary="Replace a note")
@@ -209,5 +185,5 @@ def note_patch(request: HttpRequest, note_id: ObjectId, payload: NotePatch) -> N
 @router.delete("/{int:note_id}", response=responses({204: None}), summary="Delete a note and its passages")
 def note_delete(request: HttpRequest, note_id: ObjectId) -> Status:
     note = note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
-    _call(services.note_delete, note=note, user=request.user, request=request)
+    services.note_delete(note=note, user=request.user, request=request)
     return Status(204, None)

@@ -4,6 +4,8 @@
   Changes to shared notes are audited (the whole room's coach reads them).
 - Every write that changes what a note says enqueues `note_embed_task` after commit; the task is
   idempotent and re-embeds only chunks whose content hash changed.
+- Every refusal is a `domains.common.errors.Refusal` (notes and threads alike), which pages, the API
+  and sockets each map one way (docs/adding-a-domain.md, "Refusals").
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 
 from domains.accounts.models import Organisation
@@ -60,7 +61,7 @@ UNSET: Any = _Unset()
 
 # ---------------------------------------------------------------- validation
 def note_check(*, title: str, body: str, tags: list[str] | tuple[str, ...]) -> tuple[str, str, list[str]]:
-    """Normalise and validate the fields of a note; raise one `ValidationError` naming every bad field.
+    """Normalise and validate the fields of a note; raise one `Refusal` ("invalid") naming every bad field.
 
     title: 1..200 characters after trimming. body: at most 100,000 UTF-8 bytes. tags: at most 20,
     each 1..40 characters, lower-case letters and digits joined by single hyphens or underscores;
@@ -91,7 +92,7 @@ def note_check(*, title: str, body: str, tags: list[str] | tuple[str, ...]) -> t
     if len(clean) > TAGS_MAX:
         errors.setdefault("tags", []).append(f"A note has at most {TAGS_MAX} tags.")
     if errors:
-        raise ValidationError(errors)
+        raise Refusal("invalid", "Some fields are invalid.", fields=errors)
     return title, body, clean
 
 
@@ -100,9 +101,9 @@ def _check_share(*, user: Any, organisation_id: int, lounge: Lounge) -> None:
     hidden one, one they are banned from) is refused like a missing one, whoever fetched it:
     `lounge_get_for_notes` already answers 404 for those, and the refusal must not tell more."""
     if lounge.organisation_id != organisation_id or not can_view(lounge=lounge, membership=membership_of(user, lounge)):
-        raise Http404("No such lounge.")
+        raise Refusal("not_found", "No such lounge.", field="lounge")
     if not moderates_lounge(user, lounge):
-        raise PermissionDenied("Only the lounge's moderators maintain its shared notes.")
+        raise Refusal("not_allowed", "Only the lounge's moderators maintain its shared notes.", field="lounge")
 
 
 def _audit(
@@ -135,7 +136,7 @@ def note_create(
     its moderators may do. Locks nothing. Enqueues its embedding after commit."""
     title, body, tags = note_check(title=title, body=body, tags=list(tags))
     if not is_organisation_member(user, organisation.pk):
-        raise PermissionDenied("Only members of the organisation write notes in it.")
+        raise Refusal("not_allowed", "Only members of the organisation write notes in it.")
     if lounge is not None:
         _check_share(user=user, organisation_id=organisation.pk, lounge=lounge)
     note = Note.objects.create(
@@ -171,7 +172,7 @@ def note_update(
     Locks the note row. Re-embeds after commit when the title or body changed."""
     locked = Note.objects.select_for_update(of=("self",)).select_related("lounge", "organisation").get(pk=note.pk)
     if not can_edit_note(user, locked):
-        raise PermissionDenied("You cannot edit this note.")
+        raise Refusal("not_allowed", "You cannot edit this note.")
     new_title, new_body, new_tags = note_check(
         title=locked.title if isinstance(title, _Unset) else title,
         body=locked.body if isinstance(body, _Unset) else body,
@@ -181,7 +182,9 @@ def note_update(
     if not isinstance(lounge, _Unset) and (lounge.pk if lounge else None) != locked.lounge_id:
         if lounge is None:
             if locked.owner_id != user.pk:
-                raise PermissionDenied("Only the note's author can take it back as a private note.")
+                raise Refusal(
+                    "not_allowed", "Only the note's author can take it back as a private note.", field="lounge"
+                )
             locked.visibility, locked.lounge = NoteVisibility.PRIVATE, None
         else:
             _check_share(user=user, organisation_id=locked.organisation_id, lounge=lounge)
@@ -225,7 +228,7 @@ def note_delete(*, note: Note, user: Any, request: HttpRequest | None = None) ->
     if locked is None:
         return
     if not can_edit_note(user, locked):
-        raise PermissionDenied("You cannot delete this note.")
+        raise Refusal("not_allowed", "You cannot delete this note.")
     if locked.lounge_id is not None:
         _audit(
             user=user,

@@ -15,6 +15,8 @@ from django.views.decorators.http import require_POST
 
 from domains.coaching import services
 from domains.coaching.selectors import note_get_for_user, thread_get_for_user, thread_list_for_user
+from domains.common.errors import Refusal
+from domains.common.forms import refusal_to_messages
 
 
 def _organisation(request: HttpRequest) -> Any:
@@ -52,8 +54,8 @@ def thread_create(request: HttpRequest) -> HttpResponse:
                 services.thread_message_post(
                     thread=thread, user=request.user, body=question, client_msg_id=uuid.uuid4().hex
                 )
-    except services.ThreadError as refusal:
-        messages.error(request, refusal.message)
+    except Refusal as refusal:
+        refusal_to_messages(request, refusal)
         return redirect("coach:thread_list")
     return redirect("coach:thread", thread_id=thread.pk)
 
@@ -76,8 +78,8 @@ def thread_rename(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = thread_get_for_user(thread_id=thread_id, user=request.user, organisation=_organisation(request))
     try:
         services.thread_rename(thread=thread, user=request.user, title=request.POST.get("title", ""))
-    except services.ThreadError as refusal:
-        messages.error(request, refusal.message)
+    except Refusal as refusal:
+        refusal_to_messages(request, refusal)
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +27,8 @@ from domains.coaching.models import BODY_MAX_BYTES, TAG_MAX, TITLE_MAX, Note
 from domains.coaching.retrieval import notes_search
 from domains.coaching.rules import can_edit_note
 from domains.coaching.selectors import lounge_get_for_notes, note_get_for_user, note_list_for_user
+from domains.common.errors import Refusal
+from domains.common.forms import refusal_to_form
 from domains.common.markdown import render_markdown
 from domains.lounges.models import Lounge, LoungeMembership, LoungeRole
 
@@ -113,6 +114,7 @@ def note_search(request: HttpRequest) -> HttpResponse:
 class NoteForm:
     """What the person typed, as typed, with the services' errors by field."""
 
+    fields: ClassVar[tuple[str, ...]] = ("title", "body", "tags", "lounge")  # shown beside their inputs
     title: str = ""
     body: str = ""
     tags: str = ""
@@ -147,11 +149,9 @@ class NoteForm:
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)
 
-    def add_all(self, error: ValidationError) -> None:
-        fields = error.message_dict if hasattr(error, "error_dict") else {"general": error.messages}
-        for name, messages_ in fields.items():
-            for message in messages_:
-                self.add(name if name in ("title", "body", "tags", "lounge") else "general", message)
+    def add_error(self, field: str | None, error: str) -> None:
+        """Django's `Form.add_error` signature, so `refusal_to_form` fills it; None: above the form."""
+        self.add(field or "general", error)
 
 
 def _chosen_lounge(request: HttpRequest, form: NoteForm) -> Lounge | None:
@@ -208,11 +208,8 @@ def note_create(request: HttpRequest) -> HttpResponse:
             lounge=lounge,
             request=request,
         )
-    except ValidationError as error:
-        form.add_all(error)
-    except PermissionDenied as error:
-        form.add("lounge" if lounge else "general", str(error) or "You cannot do that.")
-    if form.errors:
+    except Refusal as refusal:
+        refusal_to_form(form, refusal)
         return _render_form(request, form, status=400)
     messages.success(request, "Note saved.")
     return redirect("notes:detail", note_id=note.pk)
@@ -241,11 +238,8 @@ def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
             lounge=lounge,
             request=request,
         )
-    except ValidationError as error:
-        form.add_all(error)
-    except PermissionDenied as error:
-        form.add("lounge", str(error) or "You cannot do that.")
-    if form.errors:
+    except Refusal as refusal:
+        refusal_to_form(form, refusal)
         return _render_form(request, form, note=note, status=400)
     messages.success(request, "Note saved.")
     return redirect("notes:detail", note_id=note.pk)

@@ -566,8 +566,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             extra: dict[str, Any] = {}
             if refusal.retry_after is not None:
                 extra["retry_after"] = round(refusal.retry_after, 1)
-            if refusal.field:
-                extra["fields"] = {refusal.field: refusal.message}
+            if by_field := refusal.field_errors():
+                extra["fields"] = {name: " ".join(texts) for name, texts in by_field.items()}
             await self.send_error(refusal.code, refusal.message, ref=message.ref, **extra)
             return
         except (Http404, ObjectDoesNotExist):

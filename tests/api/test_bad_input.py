@@ -196,7 +196,7 @@ def test_every_operation_documents_its_error_statuses() -> None:
             Refusal("too_long", "At most 4096 bytes.", field="body"),
             422,
             None,
-            [{"loc": ["body", "body"], "msg": "At most 4096 bytes.", "type": "too_long"}],
+            [{"loc": ["body", "payload", "body"], "msg": "At most 4096 bytes.", "type": "too_long"}],
         ),
         (Refusal("quota", "Try again later.", retry_after=12.2), 429, "13", []),
     ],
