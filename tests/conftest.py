@@ -70,21 +70,15 @@ async def _settle_loop() -> AsyncIterator[None]:
 
     from channels.layers import get_channel_layer
 
-    from realtime.fanout import close_all
+    from tests.helpers import settle_tasks
 
-    await close_all()
-    current = asyncio.current_task()
-    tasks = [task for task in asyncio.all_tasks() if task is not current]
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        _, pending = await asyncio.wait(tasks, timeout=2)
-        # channels-redis keeps one connection pool per loop; close only this loop's (the publisher's
-        # background loop shares the layer object).
-        loop_layer = getattr(get_channel_layer(), "_layers", {}).get(asyncio.get_running_loop())
-        if pending and loop_layer is not None:
-            await loop_layer.flush()
-            await asyncio.wait(pending, timeout=5)
+    pending = await settle_tasks()
+    # channels-redis keeps one connection pool per loop; close only this loop's (the publisher's
+    # background loop shares the layer object).
+    loop_layer = getattr(get_channel_layer(), "_layers", {}).get(asyncio.get_running_loop())
+    if pending and loop_layer is not None:
+        await loop_layer.flush()
+        await asyncio.wait(pending, timeout=5)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

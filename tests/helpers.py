@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -56,3 +57,19 @@ async def receive_event(comm: WebsocketCommunicator, event: str, timeout: float 
         frame = await comm.receive_json_from(timeout=timeout)
         if frame.get("type") == "event" and frame.get("event") == event:
             return frame
+
+
+async def settle_tasks(timeout: float = 2) -> set[asyncio.Task[Any]]:
+    """Stop the process fan-out's reader the way production does (realtime/fanout.py), cancel
+    every other task of this loop and wait for them; return those still pending after `timeout`."""
+    from realtime.fanout import close_all
+
+    await close_all()
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return set()
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    return pending

@@ -502,17 +502,11 @@ async def observe_ws(
 
 async def settle() -> None:
     """End what the sockets left running (as tests/conftest.py's `_settle_loop`)."""
-    from realtime.fanout import close_all
+    from tests.helpers import settle_tasks
 
     sockets, OPEN_SOCKETS[:] = list(OPEN_SOCKETS), []
     await asyncio.gather(*(comm.disconnect(timeout=5) for comm in sockets), return_exceptions=True)
-    await close_all()
-    current = asyncio.current_task()
-    tasks = [task for task in asyncio.all_tasks() if task is not current]
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=2)
+    await settle_tasks()
 
 
 # ------------------------------------------------------------------------------------------ the table
