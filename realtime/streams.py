@@ -28,6 +28,30 @@ def organisation_stream(organisation_id: int) -> str:
     return stream_key("org", organisation_id)
 
 
+def lounge_stream(lounge_id: int) -> str:
+    """A lounge's room: messages, moderation, presence."""
+    return stream_key("lounge", lounge_id)
+
+
+def coach_thread_stream(thread_id: int) -> str:
+    """A private coach thread: its owner's questions and the coach's replies."""
+    return stream_key("coach", thread_id)
+
+
+# The tables streamed replies live in; their job keys are `<kind>:<message id>`.
+LOUNGE_REPLY = "lounge-message"
+THREAD_REPLY = "thread-message"
+REPLY_KINDS = frozenset({LOUNGE_REPLY, THREAD_REPLY})
+
+
+def reply_job_key(kind: str, message_id: int) -> str:
+    """The key of one streamed reply's job: its live text, its run lock and its cancel flag in Redis
+    all derive from it. `kind` names the reply's table (`lounge-message`, `thread-message`)."""
+    if kind not in REPLY_KINDS:
+        raise ValueError(f"not a reply kind: {kind!r}")
+    return f"{kind}:{message_id}"
+
+
 def session_group(session_key: str) -> str:
     """A control group (no durable events) for every socket of one login session."""
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]

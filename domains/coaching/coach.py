@@ -31,6 +31,7 @@ from domains.coaching.retrieval import citations_for, passages_for_learner
 from domains.coaching.selectors import thread_message_payload
 from realtime.livetext import LiveText
 from realtime.publish import publish_on_commit
+from realtime.streams import THREAD_REPLY, reply_job_key
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +47,7 @@ PRIVATE_COACH_RULES = (
 
 
 def live_text_for(message_id: int) -> LiveText:
-    return LiveText(f"thread-message:{message_id}")
+    return LiveText(reply_job_key(THREAD_REPLY, message_id))
 
 
 def thread_context(*, reply: ThreadMessage, budget_tokens: int | None = None) -> list[ChatMessage]:
@@ -87,7 +88,7 @@ def thread_context(*, reply: ThreadMessage, budget_tokens: int | None = None) ->
 
 def thread_reply_generate(*, message_id: int, clock: Callable[[], float] = time.monotonic) -> ThreadMessage | None:
     """Generate one streaming thread reply, once."""
-    if not reply_run_once(f"thread-message:{message_id}"):
+    if not reply_run_once(reply_job_key(THREAD_REPLY, message_id)):
         return None
     reply = (
         ThreadMessage.objects.select_related("thread__organisation", "thread__owner", "parent")
@@ -141,7 +142,7 @@ def thread_streams_sweep(*, older_than_seconds: int) -> int:
     )
     swept = 0
     for reply in stale.select_related("thread"):
-        if reply_is_running(f"thread-message:{reply.pk}"):
+        if reply_is_running(reply.cancel_key):
             continue
         reply_lost_apply(reply, live=live_text_for(reply.pk).get())
         reply.save()

@@ -8,6 +8,7 @@ from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
 from domains.ai.embedders import DIMENSIONS
+from realtime.streams import THREAD_REPLY, coach_thread_stream, reply_job_key
 
 TITLE_MAX = 200
 TAG_MAX = 40
@@ -139,7 +140,7 @@ class CoachThread(models.Model):
 
     @property
     def stream(self) -> str:
-        return f"coach.{self.pk}"
+        return coach_thread_stream(self.pk)
 
 
 class ThreadRole(models.TextChoices):
@@ -201,4 +202,4 @@ class ThreadMessage(models.Model):
 
     @property
     def cancel_key(self) -> str:
-        return f"thread-message:{self.pk}"
+        return reply_job_key(THREAD_REPLY, self.pk)

@@ -34,6 +34,7 @@ from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
 from domains.lounges.selectors import message_payload
 from realtime.livetext import LiveText
 from realtime.publish import publish_on_commit
+from realtime.streams import LOUNGE_REPLY, reply_job_key
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +53,7 @@ PLATFORM_RULES = (
 
 
 def live_text_for(message_id: int) -> LiveText:
-    return LiveText(f"lounge-message:{message_id}")
+    return LiveText(reply_job_key(LOUNGE_REPLY, message_id))
 
 
 def live_text(message_id: int) -> str | None:
@@ -106,7 +107,7 @@ def coach_context(*, message: Message, budget_tokens: int | None = None) -> tupl
 
 def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.monotonic) -> Message | None:
     """Generate the reply for a streaming coach message, once. Returns None when there is nothing to do."""
-    if not reply_run_once(f"lounge-message:{message_id}"):
+    if not reply_run_once(reply_job_key(LOUNGE_REPLY, message_id)):
         log.info("coach.already_running", message_id=message_id)
         return None
     message = Message.objects.select_related("lounge__organisation", "summoned_by").filter(pk=message_id).first()
@@ -174,7 +175,7 @@ def coach_streams_sweep(*, older_than_seconds: int) -> int:
     )
     swept = 0
     for message in stale:
-        if reply_is_running(f"lounge-message:{message.pk}"):
+        if reply_is_running(message.cancel_key):
             continue  # a job holds it (its lock outlives a dead worker by at most RUN_LOCK_SECONDS)
         reply_lost_apply(message, live=live_text(message.pk))
         message.save()

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from realtime.streams import LOUNGE_REPLY, lounge_stream, reply_job_key
+
 
 class LoungeAccess(models.TextChoices):
     OPEN = "open", "Open: anyone in the organisation can join"
@@ -54,7 +56,7 @@ class Lounge(models.Model):
 
     @property
     def stream(self) -> str:
-        return f"lounge.{self.pk}"
+        return lounge_stream(self.pk)
 
 
 class LoungeRole(models.TextChoices):
@@ -173,7 +175,7 @@ class Message(models.Model):
 
     @property
     def cancel_key(self) -> str:
-        return f"lounge-message:{self.pk}"
+        return reply_job_key(LOUNGE_REPLY, self.pk)
 
 
 class MessageRevision(models.Model):
