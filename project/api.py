@@ -10,6 +10,7 @@ code; 429 with Retry-After when it carries `retry_after`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
@@ -34,7 +35,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
-api.add_router("/notes", "domains.coaching.api.router")
+api.add_router("/notes", "domains.notes.api.router")
 
 # Refusal codes that are not about the input's validity. Everything else (invalid, too_long, …) is 422.
 REFUSAL_STATUS = {
@@ -60,50 +61,59 @@ def _schema_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def api_error(request: HttpRequest, exc: Exception) -> HttpResponse:
-    """The one mapping from an exception raised while serving an API operation to its 4xx answer.
+def _refusal_answer(exc: Refusal) -> JsonResponse:
+    # A refused field sits where the schema's own errors for it do (ninja names the body
+    # parameter `payload`), whether the refusal names one field or several.
+    errors = [
+        {"loc": ["body", "payload", name], "msg": text, "type": exc.code}
+        for name, texts in exc.field_errors().items()
+        for text in texts
+    ]
+    return error_response(refusal_status(exc), exc.message, errors, retry_after=exc.retry_after)
 
-    Order matters only where classes nest: `Throttled` is an `HttpError`, `RequestDataTooBig` a
-    `SuspiciousOperation`. Anything not listed here stays a 500 (a bug, logged by Django)."""
-    if isinstance(exc, NinjaValidationError):
-        return error_response(422, "Some fields are invalid.", _schema_errors(exc.errors))
-    if isinstance(exc, Refusal):
-        # A refused field sits where the schema's own errors for it do (ninja names the body
-        # parameter `payload`), whether the refusal names one field or several.
-        errors = [
-            {"loc": ["body", "payload", name], "msg": text, "type": exc.code}
-            for name, texts in exc.field_errors().items()
-            for text in texts
-        ]
-        return error_response(refusal_status(exc), exc.message, errors, retry_after=exc.retry_after)
-    if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        errors = [
-            {"loc": ["body", "payload", field], "msg": message, "type": "value_error"}
-            for field, messages in fields.items()
-            for message in messages
-        ]
-        return error_response(422, "Some fields are invalid.", errors)
-    if isinstance(exc, Throttled):
-        return error_response(429, str(exc), retry_after=float(exc.wait or 1))
-    if isinstance(exc, HttpError):
-        if isinstance(exc.__cause__, UnsupportedMediaType):
-            # ninja wraps every parser error as 400 "Cannot parse request body"; this one is the type.
-            return _unsupported_media_type()
-        if exc.status_code == 400 and exc.__cause__ is not None:
-            return error_response(400, "The request body is not valid JSON.")
-        return error_response(exc.status_code, str(exc))
-    if isinstance(exc, Http404):
-        return error_response(404, "Not found.")
-    if isinstance(exc, PermissionDenied):
-        return error_response(403, str(exc) or "You are not allowed to do that.")
-    if isinstance(exc, RequestDataTooBig):
-        return request_too_big()
-    if isinstance(exc, RawPostDataException):
-        # CSRF (or the middleware) already read a form or multipart body: it was not JSON.
+
+def _django_validation_answer(exc: DjangoValidationError) -> JsonResponse:
+    fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    errors = [
+        {"loc": ["body", "payload", field], "msg": message, "type": "value_error"}
+        for field, messages in fields.items()
+        for message in messages
+    ]
+    return error_response(422, "Some fields are invalid.", errors)
+
+
+def _http_error_answer(exc: HttpError) -> JsonResponse:
+    if isinstance(exc.__cause__, UnsupportedMediaType):
+        # ninja wraps every parser error as 400 "Cannot parse request body"; this one is the type.
         return _unsupported_media_type()
-    if isinstance(exc, SuspiciousOperation):
-        return error_response(400, "The request is malformed.")
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        return error_response(400, "The request body is not valid JSON.")
+    return error_response(exc.status_code, str(exc))
+
+
+# Checked in order, first match wins: order matters only where classes nest (`Throttled` is an
+# `HttpError`, `RequestDataTooBig` a `SuspiciousOperation`).
+_ANSWERS: tuple[tuple[type[Exception], Callable[[Any], JsonResponse]], ...] = (
+    (NinjaValidationError, lambda exc: error_response(422, "Some fields are invalid.", _schema_errors(exc.errors))),
+    (Refusal, _refusal_answer),
+    (DjangoValidationError, _django_validation_answer),
+    (Throttled, lambda exc: error_response(429, str(exc), retry_after=float(exc.wait or 1))),
+    (HttpError, _http_error_answer),
+    (Http404, lambda exc: error_response(404, "Not found.")),
+    (PermissionDenied, lambda exc: error_response(403, str(exc) or "You are not allowed to do that.")),
+    (RequestDataTooBig, lambda exc: request_too_big()),
+    # CSRF (or the middleware) already read a form or multipart body: it was not JSON.
+    (RawPostDataException, lambda exc: _unsupported_media_type()),
+    (SuspiciousOperation, lambda exc: error_response(400, "The request is malformed.")),
+)
+
+
+def api_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The one mapping from an exception raised while serving an API operation to its 4xx answer
+    (`_ANSWERS`). Anything not listed there stays a 500 (a bug, logged by Django)."""
+    for kind, answer in _ANSWERS:
+        if isinstance(exc, kind):
+            return answer(exc)
     raise exc
 
 

@@ -4,6 +4,7 @@
   the caller's transaction, and sends it to the stream's group after commit. If the send is lost
   (a dropped group message, a socket that was away), clients recover the row by `resume`.
 - `publish_ephemeral`: no row, no seq, no replay (deltas, typing, presence pings).
+- `stream_forget`: drop a deleted stream's counter and history, in the caller's transaction.
 - `control_send`: identity control frames (`force_close`, `rights_changed`) to a group, after commit.
 """
 
@@ -18,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from realtime.loop import run_sync
-from realtime.models import StreamEvent, frame_event
+from realtime.models import Stream, StreamEvent, frame_event
 
 log = structlog.get_logger(__name__)
 
@@ -92,6 +93,13 @@ async def apublish_ephemeral(stream: str, event: dict[str, Any]) -> None:
     payload = {key: value for key, value in event.items() if key != "type"}
     frame = frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
     await layer.group_send(stream, envelope(frame))
+
+
+def stream_forget(stream: str) -> None:
+    """Delete `stream`'s counter row and with it every stored event (the owner of the stream, a thread
+    for example, is being deleted in the caller's transaction). Sockets still open on it are closed
+    by a `control_send(..., action="force_close")` after commit."""
+    Stream.objects.filter(key=stream).delete()
 
 
 def control_send(group: str, *, action: str, reason: str, code: int | None = None) -> None:

@@ -15,8 +15,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(settings.REALTIME_RETENTION_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },
-        "coaching-thread-streams-sweep": {
-            "task": "workers.tasks.coaching.thread_streams_sweep_task",
+        "coach-thread-streams-sweep": {
+            "task": "workers.tasks.coach.thread_streams_sweep_task",
             "schedule": float(settings.COACH_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },

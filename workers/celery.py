@@ -20,14 +20,15 @@ app.conf.task_routes = {
     "workers.tasks.lounges.coach_reply_task": {"queue": "ai"},
     "workers.tasks.lounges.coach_streams_sweep_task": {"queue": "beat"},
     "workers.tasks.realtime.stream_events_sweep_task": {"queue": "beat"},
-    "workers.tasks.coaching.note_embed_task": {"queue": "ai"},
-    "workers.tasks.coaching.thread_reply_task": {"queue": "ai"},
-    "workers.tasks.coaching.thread_streams_sweep_task": {"queue": "beat"},
+    "workers.tasks.notes.note_embed_task": {"queue": "ai"},
+    "workers.tasks.coach.thread_reply_task": {"queue": "ai"},
+    "workers.tasks.coach.thread_streams_sweep_task": {"queue": "beat"},
 }
 app.conf.include = [
     "workers.tasks.realtime",
     "workers.tasks.lounges",
-    "workers.tasks.coaching",
+    "workers.tasks.notes",
+    "workers.tasks.coach",
 ]
 app.conf.beat_schedule = beat_schedule()
 

@@ -29,7 +29,7 @@ from domains.ai.replies import (
     reply_run_once,
     reply_stream,
 )
-from domains.coaching.retrieval import citations_for
+from domains.notes.retrieval import citations_for
 from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
 from domains.lounges.selectors import message_payload
 from realtime.livetext import LiveText
@@ -63,8 +63,8 @@ def live_text(message_id: int) -> str | None:
 
 def lounge_passages(*, lounge: Lounge, query: str) -> Sequence[Passage]:
     """Notes shared with this lounge that ground its coach; never anyone's private notes, because
-    the whole room reads the reply (domains.coaching.retrieval filters the audience before ranking)."""
-    from domains.coaching.retrieval import passages_for_lounge
+    the whole room reads the reply (domains.notes.retrieval filters the audience before ranking)."""
+    from domains.notes.retrieval import passages_for_lounge
 
     return passages_for_lounge(lounge=lounge, query=query)
 

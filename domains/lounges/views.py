@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from domains.common.forms import refusal_to_messages
 from domains.lounges.models import Lounge, LoungeMembership
 from domains.lounges.selectors import (
     lounge_get_for_invite,
@@ -116,7 +117,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         lounge_join(lounge=lounge, user=request.user, invite_code=request.POST.get("invite_code", ""))  # type: ignore[arg-type]
     except LoungeError as refusal:
-        messages.error(request, refusal.message)
+        refusal_to_messages(request, refusal)
         return redirect(_next_or(request, reverse("lounges:directory")))
     messages.success(request, f"You joined {lounge.title}.")
     return redirect(_next_or(request, reverse("lounges:directory")))

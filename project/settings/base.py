@@ -40,7 +40,9 @@ INSTALLED_APPS = [
     "domains.compliance",
     "domains.ai",
     "domains.lounges",
-    "domains.coaching",
+    "domains.coaching",  # retired: migrations only (ADR 0010)
+    "domains.notes",
+    "domains.coach",
 ]
 
 MIDDLEWARE = [
@@ -201,7 +203,7 @@ SENTRY_DSN = env("SENTRY_DSN", default="")
 from project.settings.ai import *  # noqa: E402
 from project.settings.celery import *  # noqa: E402
 from project.settings.channels import *  # noqa: E402
-from project.settings.coaching import *  # noqa: E402
 from project.settings.csp import *  # noqa: E402
 from project.settings.lounges import *  # noqa: E402
+from project.settings.notes import *  # noqa: E402
 from project.settings.security import *  # noqa: E402

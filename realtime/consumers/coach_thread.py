@@ -8,10 +8,10 @@ from channels.db import database_sync_to_async
 from django.http import Http404
 from pydantic import Field
 
-from domains.coaching import services
-from domains.coaching.coach import live_text_for
-from domains.coaching.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
-from domains.coaching.selectors import thread_get_for_user, thread_message_payloads, thread_messages
+from domains.coach import services
+from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
+from domains.coach.selectors import thread_get_for_user, thread_message_payloads, thread_messages
+from domains.coach.thread_reply import live_text_for
 from realtime.consumers.base import ClientMessage, NotAllowed, StreamConsumer
 
 Id = Field(ge=1, le=2**62)

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client, RequestFactory
 
-from domains.coaching.models import Note
 from domains.common.errors import Refusal
-from tests.domains.coaching.helpers import World, embedded_note
+from domains.notes.models import Note
+from tests.domains.notes.helpers import World, embedded_note
 
 URL = "/api/v1/notes"
 HUGE = "9" * 25  # beyond bigint (19 digits)
@@ -24,7 +24,7 @@ HUGE = "9" * 25  # beyond bigint (19 digits)
 
 @pytest.fixture
 def world(db: None) -> World:
-    from tests.domains.coaching.helpers import build_world
+    from tests.domains.notes.helpers import build_world
 
     return build_world()
 
@@ -51,7 +51,9 @@ def _assert_error_shape(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"detail", "errors"} and isinstance(body["detail"], str) and body["detail"]
+    assert set(body) == {"detail", "errors"}
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
     for error in body["errors"]:
         assert set(error) == {"loc", "msg", "type"}
     return body

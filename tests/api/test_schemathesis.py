@@ -47,7 +47,7 @@ def ends_session_or_account(ctx: Any) -> bool:
 
 
 # The session cookie is the credential the fixture supplies, not an input to fuzz; anonymous access
-# (401) is covered by tests/domains/coaching/test_api.py.
+# (401) is covered by tests/domains/notes/test_api.py.
 # Unexpected methods (TRACE, OPTIONS … on every path) are left out with the check that judges them:
 # Django answers 405 for those by itself.
 CONFIG = schemathesis.Config.from_dict(
@@ -87,7 +87,7 @@ def api_schema(db: None) -> Iterator[Any]:
 @pytest.fixture
 def signed_in(db: None) -> dict[str, Any]:
     """A learner of an organisation with a few notes: the cookies and header a browser would send."""
-    from tests.domains.coaching.helpers import build_world, embedded_note
+    from tests.domains.notes.helpers import build_world, embedded_note
 
     world = build_world()
     for title in ("STAR answers", "Salary talk"):

@@ -14,7 +14,7 @@ from django.db import connections
 from playwright.sync_api import expect
 
 from domains.accounts.models import Membership, User
-from domains.coaching.models import CoachThread
+from domains.coach.models import CoachThread
 from domains.lounges.models import Lounge, LoungeMembership, LoungeRole
 from realtime.publish import publish_on_commit
 from realtime.streams import user_stream
@@ -57,9 +57,11 @@ class CSPWatch:
 def goto_under_policy(page: Any, path: str) -> Any:
     """Open `path`; the document must come with the enforced policy (not report-only)."""
     response = page.goto(path)
-    assert response is not None and response.ok, f"{path}: {response and response.status}"
+    assert response is not None, f"{path}: no response"
+    assert response.ok, f"{path}: {response.status}"
     policy = response.headers.get("content-security-policy", "")
-    assert "script-src 'self'" in policy and "default-src 'self'" in policy, f"{path}: {policy!r}"
+    assert "script-src 'self'" in policy, f"{path}: {policy!r}"
+    assert "default-src 'self'" in policy, f"{path}: {policy!r}"
     assert "unsafe" not in policy
     return response
 

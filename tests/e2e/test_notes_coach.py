@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from domains.accounts.models import User
-from domains.coaching.models import Note, NoteChunk
+from domains.notes.models import Note, NoteChunk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 

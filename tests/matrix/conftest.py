@@ -60,10 +60,11 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
 
     from domains.accounts.services import membership_grant
     from domains.ai.services import ai_usage_record
-    from domains.coaching import services as coaching
+    from domains.coach import services as coach
     from domains.compliance.services import consent_record
     from domains.lounges import services as lounges
     from domains.lounges.models import LoungeAccess
+    from domains.notes import services as notes
     from tests.factories import OrganisationFactory, UserFactory
 
     organisation = OrganisationFactory(slug=f"matrix-{prefix}", name=f"Matrix {prefix.upper()}")
@@ -98,12 +99,12 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     # A coach reply in the open lounge (left streaming: no worker runs here), for coach.stop/.text.
     coach_message, _ = lounges.coach_summon(lounge=made[LoungeAccess.OPEN], user=learner, request_id=f"{prefix}-c1")
     report = lounges.report_create(message=mentor_message, reporter=learner, reason="matrix report")
-    note_private = coaching.note_create(user=learner, organisation=organisation, title=f"{prefix} private note")
-    note_shared = coaching.note_create(
+    note_private = notes.note_create(user=learner, organisation=organisation, title=f"{prefix} private note")
+    note_shared = notes.note_create(
         user=mentor, organisation=organisation, title=f"{prefix} shared note", lounge=made[LoungeAccess.MEMBERS]
     )
-    thread = coaching.thread_create(user=learner, organisation=organisation, title=f"{prefix} thread")
-    _question, coach_reply, _ = coaching.thread_message_post(
+    thread = coach.thread_create(user=learner, organisation=organisation, title=f"{prefix} thread")
+    _question, coach_reply, _ = coach.thread_message_post(
         thread=thread, user=learner, body="matrix question", client_msg_id=f"{prefix}-t1"
     )
     # No worker runs in this test: finish the reply as one would, so the thread is not busy.

@@ -9,8 +9,10 @@ import pytest
 from channels.db import database_sync_to_async
 
 from domains.accounts.models import Membership, Role
-from domains.coaching import services
-from domains.coaching.models import CoachThread, NoteChunk, ThreadMessage
+from domains.coach import services
+from domains.coach.models import CoachThread, ThreadMessage
+from domains.notes import services as note_services
+from domains.notes.models import NoteChunk
 from tests.factories import OrganisationFactory, UserFactory
 from tests.helpers import communicator, receive_event, receive_until, session_for
 
@@ -62,7 +64,7 @@ async def test_only_the_owner_connects() -> None:
 
 async def test_an_answer_is_grounded_in_my_note_and_cites_it() -> None:
     user, thread, session = await _learner_with_thread()
-    note = await database_sync_to_async(services.note_create)(
+    note = await database_sync_to_async(note_services.note_create)(
         user=user,
         organisation=thread.organisation,
         title="STAR method",
@@ -95,7 +97,7 @@ async def test_another_learners_private_note_never_grounds_my_answer() -> None:
     await database_sync_to_async(Membership.objects.create)(
         user=other, organisation=thread.organisation, role=Role.LEARNER
     )
-    await database_sync_to_async(services.note_create)(
+    await database_sync_to_async(note_services.note_create)(
         user=other, organisation=thread.organisation, title="Secret", body="CANARY-7Q behavioural questions answer"
     )
     comm, _ = await _connect(thread, session)

@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from domains.accounts.models import Membership, Role
-from domains.coaching.models import CoachThread
+from domains.coach.models import CoachThread
 from domains.lounges.models import LoungeMembership, LoungeRole, Message
 from realtime.consumers.base import CloseCode, StreamConsumer, dispatch_until_stopped, nested_deeper_than
 from realtime.consumers.ping import PingConsumer

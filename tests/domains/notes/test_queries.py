@@ -1,0 +1,98 @@
+"""Query counts: the notes list page, the notes API list and the coach thread list cost a fixed
+number of queries, however many notes (private and shared), tags and threads there are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from domains.coach.models import CoachThread, ThreadMessage, ThreadRole
+from domains.notes.models import NoteVisibility
+from tests.domains.notes.helpers import World
+from tests.factories.notes import NoteFactory
+
+pytestmark = pytest.mark.django_db
+
+# Once the session's first page is behind it, every request costs the signed-in user, their
+# organisation and roles (the page chrome, and the API's organisation) before its own queries.
+# The notes list: the lounges the user reads, the tags in use, the lounges again (the list asks the
+# selector a second time) and the notes with their lounges (one query, not one per note).
+NOTE_LIST_QUERIES = 7
+# The API list: the lounges the user reads, then the page's count and its rows.
+NOTE_API_QUERIES = 6
+# The thread list: the session's user, organisation and roles, then the threads with their message
+# counts in one query.
+THREAD_LIST_QUERIES = 4
+
+
+def _notes(world: World, count: int) -> None:
+    """`count` private notes and `count` notes shared with the learner's lounge, all tagged."""
+    for n in range(count):
+        NoteFactory(organisation=world.org, owner=world.learner, title=f"Mine {n}", tags=[f"t{n}", "common"])
+        NoteFactory(
+            organisation=world.org,
+            owner=world.moderator,
+            lounge=world.lounge,
+            visibility=NoteVisibility.LOUNGE,
+            title=f"Shared {n}",
+            tags=[f"s{n}"],
+        )
+
+
+def _client(world: World, first: str) -> Client:
+    client = Client()
+    client.force_login(world.learner)
+    client.get(first)  # a session's first request also checks the policies and saves the session
+    return client
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_the_notes_list_page_costs_a_fixed_number_of_queries(
+    world: World, django_assert_num_queries: Any, count: int
+) -> None:
+    """The notes page runs the same queries for one note as for many, shared ones with their lounge."""
+    # given the learner's own notes and notes shared with their lounge
+    _notes(world, count)
+    client = _client(world, "/notes/")
+    # when the learner opens the list, then it costs a fixed number of queries
+    with django_assert_num_queries(NOTE_LIST_QUERIES):
+        response = client.get("/notes/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert all(f"Mine {n}" in body and f"Shared {n}" in body for n in range(count))
+    assert world.lounge.title in body
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_the_notes_api_list_costs_a_fixed_number_of_queries(
+    world: World, django_assert_num_queries: Any, count: int
+) -> None:
+    """GET /api/v1/notes runs the same queries for one note as for a full page."""
+    # given the learner's own notes and notes shared with their lounge
+    _notes(world, count)
+    client = _client(world, "/api/v1/notes")
+    # when the learner lists them, then it costs a fixed number of queries
+    with django_assert_num_queries(NOTE_API_QUERIES):
+        response = client.get("/api/v1/notes", {"limit": 100})
+    assert response.status_code == 200
+    assert response.json()["count"] == 2 * count == len(response.json()["items"])
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_the_thread_list_costs_a_fixed_number_of_queries(
+    world: World, django_assert_num_queries: Any, count: int
+) -> None:
+    """The coach thread list runs the same queries for one thread as for many, with their messages."""
+    # given the learner's threads, each with a question and an answer
+    for n in range(count):
+        thread = CoachThread.objects.create(organisation=world.org, owner=world.learner, title=f"Talk {n}")
+        question = ThreadMessage.objects.create(thread=thread, role=ThreadRole.USER, body="Why?")
+        ThreadMessage.objects.create(thread=thread, role=ThreadRole.COACH, parent=question, body="Because.")
+    client = _client(world, "/coach/")
+    # when the learner opens the list, then it costs a fixed number of queries
+    with django_assert_num_queries(THREAD_LIST_QUERIES):
+        response = client.get("/coach/")
+    assert response.status_code == 200
+    assert all(f"Talk {n}" in response.content.decode() for n in range(count))
