@@ -12,22 +12,33 @@ from typing import Any
 ROOMS: dict[str, set[Any]] = {}
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    if scope["type"] == "http":
-        await receive()
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"ok"})
-        return
-    if scope["type"] != "websocket":
-        return
+async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _broadcast(room: set[Any], sender: Any, text: str) -> None:
+    frame = {"type": "websocket.send", "text": text}
+    for member in list(room):
+        if member is not sender:
+            try:
+                await member(frame)
+            except Exception:  # noqa: BLE001 - a closing member; the disconnect removes it
+                room.discard(member)
+
+
+async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
     room_name = scope["path"].strip("/").split("/")[-1]
     room = ROOMS.setdefault(room_name, set())
     await receive()  # websocket.connect
@@ -40,14 +51,16 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
-            if text is None:
-                continue
-            frame = {"type": "websocket.send", "text": text}
-            for member in list(room):
-                if member is not send:
-                    try:
-                        await member(frame)
-                    except Exception:  # noqa: BLE001 - a closing member; the disconnect removes it
-                        room.discard(member)
+            if text is not None:
+                await _broadcast(room, send, text)
     finally:
         room.discard(send)
+
+
+_HANDLERS = {"lifespan": _lifespan, "http": _http, "websocket": _websocket}
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    handler = _HANDLERS.get(scope["type"])
+    if handler is not None:
+        await handler(scope, receive, send)

@@ -217,63 +217,96 @@ def run_s1(
 
 
 # ---------------------------------------------------------------------------------------- S2
-def run_s2(
-    ctx: Any, target: dict[str, Any], *, lounges: int, members: int, tokens: int, tps: float, rate: float
-) -> list[dict[str, Any]]:
-    """One connect phase, then one stream per coalescing window in `target["windows"]` (only worker-ai
-    restarts between windows: it reads REALTIME_COALESCE_MS). Returns one result per window."""
-    b1 = target["server"] == "b1"
-    rate = target.get("rate", rate)
-    windows = target.get("windows") or [target.get("coalesce_ms", 50)]
-    start_target(ctx, dict(target, coalesce_ms=windows[0]))
-    label = f"s2x{lounges}x{members}"
-    conns, rooms = lounge_conns(ctx, lounges=lounges, per_lounge=members, per_user=1, coach=True, label=label, b1=b1)
-    warm_up(ctx, conns)
-    expected = numbered_text(tokens)
-    st: dict[str, Any] = {}
+class _S2Received:
+    """What S2's sockets received in one window: each socket's live text rebuilt from the coach
+    deltas (a gap is a lost delta), every token's arrival, and the final bodies."""
 
-    def reset() -> None:
-        st.update(
-            samples=[],
-            live=defaultdict(str),
-            gaps=defaultdict(int),
-            final={},
-            frames=0,
-            seen=defaultdict(set),
-            duplicates=0,
-        )
+    def __init__(self) -> None:
+        self.last_any = time.time()
+        self.reset()
 
-    reset()
+    def reset(self) -> None:
+        self.samples: list[tuple[Any, int, float]] = []
+        self.live: defaultdict[int, str] = defaultdict(str)
+        self.gaps: defaultdict[int, int] = defaultdict(int)
+        self.final: dict[int, str] = {}
+        self.frames = 0
+        self.seen: defaultdict[int, set[int]] = defaultdict(set)
+        self.duplicates = 0
 
-    last_any = [time.time()]
-
-    def on_frame(conn: Conn, raw: str, now: float) -> None:
-        last_any[0] = now
+    def on_frame(self, conn: Conn, raw: str, now: float) -> None:
+        self.last_any = now
         if '"coach.delta"' in raw:
-            st["frames"] += 1
-            data = json.loads(raw)["data"]
-            text, offset = data["text"], data["offset"]
-            have = st["live"][conn.idx]
-            if offset > len(have):
-                st["gaps"][conn.idx] += 1  # a lost delta; a browser would ask coach.text — we count it
-                have = have + "?" * (offset - len(have))
-            if offset + len(text) > len(have):
-                st["live"][conn.idx] = have[:offset] + text
-            seen = st["seen"][conn.idx]
-            for match in TOKEN.finditer(text):
-                index = int(match.group(1))
-                if index not in seen:
-                    seen.add(index)
-                    st["samples"].append((conn.meta["room"], index, now))
-                else:
-                    st["duplicates"] += 1
+            self.frames += 1
+            self._delta(conn, json.loads(raw)["data"], now)
         elif '"message.completed"' in raw:
-            st["final"][conn.idx] = json.loads(raw)["data"]["message"]["body"]
+            self.final[conn.idx] = json.loads(raw)["data"]["message"]["body"]
 
-    async def publish_b1(room: dict[str, Any], t0: float, coalesce: float) -> None:
+    def _delta(self, conn: Conn, data: dict[str, Any], now: float) -> None:
+        text, offset = data["text"], data["offset"]
+        have = self.live[conn.idx]
+        if offset > len(have):
+            self.gaps[conn.idx] += 1  # a lost delta; a browser would ask coach.text — we count it
+            have = have + "?" * (offset - len(have))
+        if offset + len(text) > len(have):
+            self.live[conn.idx] = have[:offset] + text
+        seen = self.seen[conn.idx]
+        for match in TOKEN.finditer(text):
+            index = int(match.group(1))
+            if index not in seen:
+                seen.add(index)
+                self.samples.append((conn.meta["room"], index, now))
+            else:
+                self.duplicates += 1
+
+    def ok_ratios(self, live_conns: list[Conn], expected: str) -> tuple[float, float]:
+        """The share of live sockets whose final body, and whose live text, is exactly `expected`."""
+        count = max(len(live_conns), 1)
+        final_ok = sum(1 for c in live_conns if self.final.get(c.idx) == expected) / count
+        live_ok = sum(1 for c in live_conns if self.live.get(c.idx) == expected) / count
+        return round(final_ok, 4), round(live_ok, 4)
+
+
+def _delta_frame(offset: int, text: str, now: float) -> str:
+    return json.dumps(
+        {
+            "type": "event",
+            "stream": "lounge.1",
+            "event": "coach.delta",
+            "data": {"id": 1, "offset": offset, "text": text},
+            "at": now,
+        }
+    )
+
+
+class _S2:
+    """One S2 run: the sockets, connected once, then one coach stream per coalescing window."""
+
+    def __init__(
+        self, ctx: Any, target: dict[str, Any], *, lounges: int, members: int, tokens: int, tps: float, rate: float
+    ) -> None:
+        self.ctx = ctx
+        self.target = target
+        self.lounges, self.members, self.tokens, self.tps = lounges, members, tokens, tps
+        self.b1 = target["server"] == "b1"
+        self.rate = target.get("rate", rate)
+        self.windows = target.get("windows") or [target.get("coalesce_ms", 50)]
+        start_target(ctx, dict(target, coalesce_ms=self.windows[0]))
+        self.label = f"s2x{lounges}x{members}"
+        self.conns, self.rooms = lounge_conns(
+            ctx, lounges=lounges, per_lounge=members, per_user=1, coach=True, label=self.label, b1=self.b1
+        )
+        warm_up(ctx, self.conns)
+        self.expected = numbered_text(tokens)
+        self.received = _S2Received()
+        self.results: list[dict[str, Any]] = []
+        self.connect: dict[str, Any] = {}
+
+    async def publish_b1(self, room: dict[str, Any], t0: float, coalesce: float) -> None:
         """B1's publisher: the same numbered tokens, at the same pace, coalesced over the same window."""
+        tokens, tps = self.tokens, self.tps
         pub = Conn(-1000 - room["k"], room["path"])
-        await open_paced(base_url(ctx), [pub], 1, lambda *_: None, settle=10)
+        await open_paced(base_url(self.ctx), [pub], 1, lambda *_: None, settle=10)
         words = [f"w{i:04d} " for i in range(tokens)]
         sent, offset = 0, 0
         last_sent = None
@@ -282,17 +315,7 @@ def run_s2(
             due = 0 if now < t0 else min(tokens, int((now - t0) * tps) + 1)
             if due > sent and (last_sent is None or now - last_sent >= coalesce):
                 text = "".join(words[sent:due])
-                await pub.send(
-                    json.dumps(
-                        {
-                            "type": "event",
-                            "stream": "lounge.1",
-                            "event": "coach.delta",
-                            "data": {"id": 1, "offset": offset, "text": text},
-                            "at": now,
-                        }
-                    )
-                )
+                await pub.send(_delta_frame(offset, text, now))
                 offset += len(text)
                 sent, last_sent = due, now
                 continue
@@ -306,88 +329,93 @@ def run_s2(
                     "stream": "lounge.1",
                     "seq": 2,
                     "event": "message.completed",
-                    "data": {"message": {"id": 1, "body": expected}},
+                    "data": {"message": {"id": 1, "body": self.expected}},
                 }
             )
         )
         await asyncio.sleep(1)
         await close_all([pub])
 
-    results: list[dict[str, Any]] = []
-    connect: dict[str, Any] = {}
+    async def start_streams(self, window: int, round_: int, starts: dict[int, float]) -> list[Any]:
+        """Start one stream per lounge: B1's own publishers, or a coach summoned by the lounge's first
+        live socket against the fake LLM. Returns the publishers to wait for (B1 only)."""
+        if self.b1:
+            t0 = time.time() + 0.5
+            for room in self.rooms:
+                starts[room["k"]] = t0
+            return [asyncio.ensure_future(self.publish_b1(room, t0, window / 1000)) for room in self.rooms]
+        fake_port = self.ctx.stack.fake_port
+        fake_post(fake_port, "/_fake/reset", {})
+        fake_post(
+            fake_port,
+            "/_fake/scenarios",
+            {"text": self.expected, "tokens_per_second": self.tps, "match": "openai", "times": self.lounges},
+        )
+        first: dict[Any, Conn] = {}
+        for conn in self.conns:
+            if conn.ws is not None and conn.first_frame is not None:
+                first.setdefault(conn.meta["room"], conn)
+        await asyncio.gather(
+            *(
+                c.send(json.dumps({"type": "coach.summon", "request_id": f"{self.label}-{k}-{round_}"}))
+                for k, c in first.items()
+            )
+        )
+        return []
 
-    async def stream(window: int, round_: int) -> dict[str, Any]:
+    def llm_starts(self, starts: dict[int, float]) -> None:
+        """When the fake LLM started each lounge's stream (the clock the token delays are measured on)."""
+        for request in fake_requests(self.ctx.stack.fake_port):
+            mark = LOUNGE_MARK.search(json.dumps(request.get("body")))
+            if mark and request.get("started_at"):
+                starts[int(mark.group(1))] = float(request["started_at"])
+
+    def window_name(self, window: int) -> str:
+        if len(self.windows) == 1:
+            return self.target["name"]
+        return f"{self.target['name']} {'per-token' if window == 0 else f'coalesce {window}'}"
+
+    async def stream(self, window: int, round_: int) -> dict[str, Any]:
+        ctx, tokens, tps, received = self.ctx, self.tokens, self.tps, self.received
         out: dict[str, Any] = {}
         starts: dict[int, float] = {}
         ctx.stack.mark_logs()
         meter = CpuMeter(ctx.stack.app_procs()).start()  # worker-ai may have restarted
         t_go = time.time()
-        pubs: list[Any] = []
-        if b1:
-            t0 = time.time() + 0.5
-            for room in rooms:
-                starts[room["k"]] = t0
-            pubs = [asyncio.ensure_future(publish_b1(room, t0, window / 1000)) for room in rooms]
-        else:
-            fake_post(ctx.stack.fake_port, "/_fake/reset", {})
-            fake_post(
-                ctx.stack.fake_port,
-                "/_fake/scenarios",
-                {"text": expected, "tokens_per_second": tps, "match": "openai", "times": lounges},
-            )
-            first = {}
-            for conn in conns:
-                if conn.ws is not None and conn.first_frame is not None:
-                    first.setdefault(conn.meta["room"], conn)
-            await asyncio.gather(
-                *(
-                    c.send(json.dumps({"type": "coach.summon", "request_id": f"{label}-{k}-{round_}"}))
-                    for k, c in first.items()
-                )
-            )
-        live_conns = [c for c in conns if c.first_frame is not None]
-        await wait_until(lambda: len(st["final"]) >= len(live_conns), tokens / tps + 10)
+        pubs = await self.start_streams(window, round_, starts)
+        live_conns = [c for c in self.conns if c.first_frame is not None]
+        await wait_until(lambda: len(received.final) >= len(live_conns), tokens / tps + 10)
         out["cpu"] = meter.stop()
         out["stream_seconds"] = round(time.time() - t_go, 2)
         if pubs:
             await asyncio.gather(*pubs)
-        if not b1:
-            for request in fake_requests(ctx.stack.fake_port):
-                mark = LOUNGE_MARK.search(json.dumps(request.get("body")))
-                if mark and request.get("started_at"):
-                    starts[int(mark.group(1))] = float(request["started_at"])
-        samples = st["samples"]
+        if not self.b1:
+            self.llm_starts(starts)
+        samples = received.samples
         delays = [now - (starts[room] + index / tps) for room, index, now in samples if room in starts]
         expected_tokens = tokens * len(live_conns)
-        name = (
-            target["name"]
-            if len(windows) == 1
-            else f"{target['name']} {'per-token' if window == 0 else f'coalesce {window}'}"
-        )
+        name = self.window_name(window)
+        final_ok, live_ok = received.ok_ratios(live_conns, self.expected)
         out.update(
             {
-                "target": dict(target, name=name, coalesce_ms=window),
-                "lounges": lounges,
-                "members": members,
+                "target": dict(self.target, name=name, coalesce_ms=window),
+                "lounges": self.lounges,
+                "members": self.members,
                 "tokens": tokens,
                 "tps": tps,
-                "sockets": len(conns),
-                "connect": connect,
+                "sockets": len(self.conns),
+                "connect": self.connect,
                 "streams_started": len(starts),
                 "delay_ms": summary(delays, scale=1000),
-                "frames_received": st["frames"],
+                "frames_received": received.frames,
                 "tokens_received": len(samples),
                 "tokens_expected": expected_tokens,
                 "delivery_ratio": round(len(samples) / expected_tokens, 4) if expected_tokens else None,
-                "duplicate_tokens": st["duplicates"],
-                "sockets_with_gaps": sum(1 for v in st["gaps"].values() if v),
-                "final_ok_ratio": round(
-                    sum(1 for c in live_conns if st["final"].get(c.idx) == expected) / max(len(live_conns), 1), 4
-                ),
-                "live_text_ok_ratio": round(
-                    sum(1 for c in live_conns if st["live"].get(c.idx) == expected) / max(len(live_conns), 1), 4
-                ),
-                "delivered_frames_per_s": round(st["frames"] / max(tokens / tps, 1e-6), 1),
+                "duplicate_tokens": received.duplicates,
+                "sockets_with_gaps": sum(1 for v in received.gaps.values() if v),
+                "final_ok_ratio": final_ok,
+                "live_text_ok_ratio": live_ok,
+                "delivered_frames_per_s": round(received.frames / max(tokens / tps, 1e-6), 1),
                 "over_capacity": ctx.stack.over_capacity(),
                 "log_errors": ctx.stack.log_errors(),
                 "log_counts": ctx.stack.log_counts(),
@@ -395,32 +423,40 @@ def run_s2(
         )
         out["loadgen_saturated"] = saturated(out.get("cpu", {}))
         ctx.log(
-            f"  S2 {name} {lounges}x{members}: delay p50 {out['delay_ms'].get('p50')} p99 "
+            f"  S2 {name} {self.lounges}x{self.members}: delay p50 {out['delay_ms'].get('p50')} p99 "
             f"{out['delay_ms'].get('p99')} ms, delivery {out['delivery_ratio']}, final ok "
-            f"{out['final_ok_ratio']}, streams {len(starts)}/{lounges}, cpu {out.get('cpu')}, "
+            f"{out['final_ok_ratio']}, streams {len(starts)}/{self.lounges}, cpu {out.get('cpu')}, "
             f"over capacity {out['over_capacity']}"
         )
         return out
 
-    async def run() -> None:
-        took = await open_paced(base_url(ctx), conns, rate, on_frame, settle=60)
+    async def run(self) -> None:
+        ctx, conns, connect = self.ctx, self.conns, self.connect
+        took = await open_paced(base_url(ctx), conns, self.rate, self.received.on_frame, settle=60)
         connect.update(connect_stats(conns, took))
         ctx.log(
-            f"  S2 {target['name']}: connected {connect['connected']}/{len(conns)} in {took:.1f} s, p99 "
+            f"  S2 {self.target['name']}: connected {connect['connected']}/{len(conns)} in {took:.1f} s, p99 "
             f"{connect['latency_ms'].get('p99')} ms {connect['errors']}"
         )
         await asyncio.sleep(1)
-        for round_, window in enumerate(windows):
-            if round_ and not b1:
+        for round_, window in enumerate(self.windows):
+            if round_ and not self.b1:
                 await asyncio.to_thread(ctx.stack.restart_worker_ai, window)
-            reset()
-            results.append(await stream(window, round_))
+            self.received.reset()
+            self.results.append(await self.stream(window, round_))
             # let a saturated server drain before the next window (bounded): quiet for 1.5 s
-            await wait_until(lambda: time.time() - last_any[0] > 1.5, 20)
+            await wait_until(lambda: time.time() - self.received.last_any > 1.5, 20)
         await close_all(conns)
 
-    asyncio.run(run())
-    return results
+
+def run_s2(
+    ctx: Any, target: dict[str, Any], *, lounges: int, members: int, tokens: int, tps: float, rate: float
+) -> list[dict[str, Any]]:
+    """One connect phase, then one stream per coalescing window in `target["windows"]` (only worker-ai
+    restarts between windows: it reads REALTIME_COALESCE_MS). Returns one result per window."""
+    s2 = _S2(ctx, target, lounges=lounges, members=members, tokens=tokens, tps=tps, rate=rate)
+    asyncio.run(s2.run())
+    return s2.results
 
 
 # ---------------------------------------------------------------------------------------- S3

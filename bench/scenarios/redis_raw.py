@@ -28,6 +28,21 @@ PAYLOAD = json.dumps(
 )
 
 
+async def _publish(publisher: aioredis.Redis, channel: str, *, messages: int, pipeline: int) -> None:
+    """Publish `messages` timestamped payloads, `pipeline` per round trip."""
+    sent = 0
+    while sent < messages:
+        batch = min(pipeline, messages - sent)
+        if batch == 1:
+            await publisher.publish(channel, f"{time.time():20.6f}{PAYLOAD}")
+        else:
+            async with publisher.pipeline(transaction=False) as pipe:
+                for _ in range(batch):
+                    pipe.publish(channel, f"{time.time():20.6f}{PAYLOAD}")
+                await pipe.execute()
+        sent += batch
+
+
 async def _pubsub(url: str, *, messages: int, subscribers: int, pipeline: int) -> dict[str, Any]:
     channel = f"b2-{time.time_ns()}"
     subs = []
@@ -62,17 +77,7 @@ async def _pubsub(url: str, *, messages: int, subscribers: int, pipeline: int) -
     await asyncio.sleep(0.2)
     publisher = aioredis.Redis.from_url(url)
     start = time.time()
-    sent = 0
-    while sent < messages:
-        batch = min(pipeline, messages - sent)
-        if batch == 1:
-            await publisher.publish(channel, f"{time.time():20.6f}{PAYLOAD}")
-        else:
-            async with publisher.pipeline(transaction=False) as pipe:
-                for _ in range(batch):
-                    pipe.publish(channel, f"{time.time():20.6f}{PAYLOAD}")
-                await pipe.execute()
-        sent += batch
+    await _publish(publisher, channel, messages=messages, pipeline=pipeline)
     publish_seconds = time.time() - start
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), 30)

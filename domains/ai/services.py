@@ -18,6 +18,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from domains.ai.providers.base import (
     Delta,
     Finish,
     Passage,
+    ProviderEvent,
     Result,
     StreamItem,
     Usage,
@@ -227,6 +229,154 @@ def _ms(seconds: float) -> int:
     return max(0, round(seconds * 1000))
 
 
+def _chat_request(
+    *,
+    organisation: Any,
+    feature: str,
+    messages: list[ChatMessage],
+    system: str,
+    options: ChatOptions,
+    passages: Sequence[Passage | str] | None,
+    provider: ChatProvider | None,
+) -> tuple[ChatProvider, ChatRequest]:
+    """The provider and the request: the call's options first, then the feature's configuration."""
+    resolved = ai_feature_settings(organisation=organisation, feature=feature)
+    provider = provider or provider_named(resolved.provider)
+    request = ChatRequest(
+        messages=messages,
+        system=system,
+        model=options.model or resolved.model or provider.default_model,
+        temperature=options.temperature if options.temperature is not None else resolved.temperature,
+        max_tokens=options.max_tokens or resolved.max_tokens,
+        passages=_passages(passages),
+        extra_headers=dict(options.extra_headers),
+    )
+    return provider, request
+
+
+def _close(events: Iterator[Any]) -> None:
+    close = getattr(events, "close", None)
+    if close is not None:
+        close()
+
+
+@dataclass
+class _Generation:
+    """One `chat_stream` call in progress: its attempts, what streamed so far, and its one usage row."""
+
+    organisation: Any
+    user: Any
+    feature: str
+    provider: ChatProvider
+    request: ChatRequest
+    cancel_key: str | None
+    clock: Callable[[], float]
+    started: float
+    ttft_ms: int | None = None
+    parts: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    stop_reason: str = "stop"
+    attempts: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def run(self, *, max_retries: int, sleep: Callable[[float], None]) -> Iterator[Delta]:
+        """Attempt until one stream ends, retrying what `_retry_delay` allows; stop when cancelled."""
+        while not chat_is_cancelled(cancel_key=self.cancel_key):
+            self.attempts += 1
+            events = self.provider.stream(self.request)
+            try:
+                yield from self._deltas(events)
+            except AIError as error:
+                delay = self._retry_delay(error, max_retries=max_retries)
+                if delay is None:
+                    raise
+                logger.info(
+                    "AI %s: %s; retry %d of %d in %.2fs",
+                    self.provider.name,
+                    error.outcome,
+                    self.attempts,
+                    max_retries,
+                    delay,
+                )
+                sleep(delay)
+                continue
+            finally:
+                _close(events)
+            return
+        self.stop_reason = "cancelled"
+
+    def _deltas(self, events: Iterator[ProviderEvent]) -> Iterator[Delta]:
+        """One attempt's deltas, keeping its usage and stop reason; stops at a cancel."""
+        for event in events:
+            if isinstance(event, Delta):
+                # The cancel flag is read on every chunk; closing `events` closes the socket.
+                if chat_is_cancelled(cancel_key=self.cancel_key):
+                    self.stop_reason = "cancelled"
+                    return
+                if self.ttft_ms is None:
+                    self.ttft_ms = _ms(self.clock() - self.started)
+                self.parts.append(event.text)
+                yield event
+            elif isinstance(event, Usage):
+                self.usage = event
+            elif isinstance(event, Finish):
+                self.stop_reason = event.stop_reason
+
+    def _retry_delay(self, error: AIError, *, max_retries: int) -> float | None:
+        """Seconds to wait before retrying after `error`, or None to raise it: never once text has streamed."""
+        retries_done = self.attempts - 1
+        if self.parts or not error.retryable or retries_done >= max_retries:
+            return None
+        return retry_delay(error, retries_done)
+
+    def record(self, outcome: str, *, detail: str = "") -> AIUsage:
+        reported = self.usage
+        if reported is None:
+            # No usage reported (cancelled, or failed mid-stream): count from the text, so quotas stay honest.
+            spent = bool(self.parts) or (outcome == AIOutcome.CANCELLED and self.attempts > 0)
+            reported = Usage(
+                tokens_in=estimate_tokens(prompt_text(self.request)) if spent else 0,
+                tokens_out=estimate_tokens(self.text),
+                estimated=True,
+            )
+        return ai_usage_record(
+            organisation=self.organisation,
+            user=self.user,
+            feature=self.feature,
+            outcome=outcome,
+            provider=self.provider.name,
+            model=self.request.model,
+            tokens_in=reported.tokens_in,
+            tokens_out=reported.tokens_out,
+            tokens_estimated=reported.estimated,
+            ttft_ms=self.ttft_ms,
+            total_ms=_ms(self.clock() - self.started),
+            attempts=self.attempts,
+            detail=detail,
+        )
+
+    def ending(self) -> Iterator[StreamItem]:
+        """Record the finished stream, then yield its `Usage` and `Result`."""
+        row = self.record(AIOutcome.CANCELLED if self.stop_reason == "cancelled" else AIOutcome.OK)
+        yield Usage(tokens_in=row.tokens_in, tokens_out=row.tokens_out, estimated=row.tokens_estimated)
+        yield Result(
+            stop_reason=self.stop_reason,
+            text=self.text,
+            provider=self.provider.name,
+            model=self.request.model,
+            label=self.provider.label,
+            tokens_in=row.tokens_in,
+            tokens_out=row.tokens_out,
+            ttft_ms=self.ttft_ms,
+            total_ms=row.total_ms,
+            attempts=self.attempts,
+            usage_id=row.pk,
+        )
+
+
 def chat_stream(
     *,
     organisation: Any,
@@ -261,121 +411,42 @@ def chat_stream(
     options = options or ChatOptions()
     if enforce_quota:
         ai_quota_check(organisation=organisation, user=user, feature=feature)
-    resolved = ai_feature_settings(organisation=organisation, feature=feature)
-    provider = provider or provider_named(resolved.provider)
-    request = ChatRequest(
+    provider, request = _chat_request(
+        organisation=organisation,
+        feature=feature,
         messages=chat_messages,
         system=system,
-        model=options.model or resolved.model or provider.default_model,
-        temperature=options.temperature if options.temperature is not None else resolved.temperature,
-        max_tokens=options.max_tokens or resolved.max_tokens,
-        passages=_passages(passages),
-        extra_headers=dict(options.extra_headers),
+        options=options,
+        passages=passages,
+        provider=provider,
     )
     max_retries = max(0, int(settings.AI_MAX_RETRIES))
-    started = clock()
-    ttft_ms: int | None = None
-    parts: list[str] = []
-    usage: Usage | None = None
-    stop_reason = "stop"
-    attempts = 0
-
-    def record(outcome: str, *, detail: str = "") -> AIUsage:
-        reported = usage
-        if reported is None:
-            # No usage reported (cancelled, or failed mid-stream): count from the text, so quotas stay honest.
-            spent = bool(parts) or (outcome == AIOutcome.CANCELLED and attempts > 0)
-            text = "".join(parts)
-            reported = Usage(
-                tokens_in=estimate_tokens(prompt_text(request)) if spent else 0,
-                tokens_out=estimate_tokens(text),
-                estimated=True,
-            )
-        return ai_usage_record(
-            organisation=organisation,
-            user=user,
-            feature=feature,
-            outcome=outcome,
-            provider=provider.name,
-            model=request.model,
-            tokens_in=reported.tokens_in,
-            tokens_out=reported.tokens_out,
-            tokens_estimated=reported.estimated,
-            ttft_ms=ttft_ms,
-            total_ms=_ms(clock() - started),
-            attempts=attempts,
-            detail=detail,
-        )
-
+    generation = _Generation(
+        organisation=organisation,
+        user=user,
+        feature=feature,
+        provider=provider,
+        request=request,
+        cancel_key=cancel_key,
+        clock=clock,
+        started=clock(),
+    )
     try:
-        while True:
-            if chat_is_cancelled(cancel_key=cancel_key):
-                stop_reason = "cancelled"
-                break
-            attempts += 1
-            events = provider.stream(request)
-            try:
-                for event in events:
-                    if isinstance(event, Delta):
-                        # The cancel flag is read on every chunk; closing `events` closes the socket.
-                        if chat_is_cancelled(cancel_key=cancel_key):
-                            stop_reason = "cancelled"
-                            break
-                        if ttft_ms is None:
-                            ttft_ms = _ms(clock() - started)
-                        parts.append(event.text)
-                        yield event
-                    elif isinstance(event, Usage):
-                        usage = event
-                    elif isinstance(event, Finish):
-                        stop_reason = event.stop_reason
-            except AIError as error:
-                retries_done = attempts - 1
-                if parts or not error.retryable or retries_done >= max_retries:
-                    raise
-                delay = retry_delay(error, retries_done)
-                if delay is None:
-                    raise
-                logger.info(
-                    "AI %s: %s; retry %d of %d in %.2fs", provider.name, error.outcome, attempts, max_retries, delay
-                )
-                sleep(delay)
-                continue
-            finally:
-                close = getattr(events, "close", None)
-                if close is not None:
-                    close()
-            break
+        yield from generation.run(max_retries=max_retries, sleep=sleep)
     except AIError as error:
-        error.partial_text = "".join(parts)
-        error.attempts = attempts
-        record(error.outcome, detail=error.message)
+        error.partial_text = generation.text
+        error.attempts = generation.attempts
+        generation.record(error.outcome, detail=error.message)
         raise
     except GeneratorExit:
         # The consumer stopped reading: the provider stream is closed above; count it as cancelled.
-        stop_reason = "cancelled"
-        record(AIOutcome.CANCELLED, detail="consumer closed the stream")
+        generation.stop_reason = "cancelled"
+        generation.record(AIOutcome.CANCELLED, detail="consumer closed the stream")
         raise
     except Exception as error:
-        record(AIOutcome.ERROR, detail=f"{type(error).__name__}: {error}")
+        generation.record(AIOutcome.ERROR, detail=f"{type(error).__name__}: {error}")
         raise
-
-    outcome = AIOutcome.CANCELLED if stop_reason == "cancelled" else AIOutcome.OK
-    row = record(outcome)
-    yield Usage(tokens_in=row.tokens_in, tokens_out=row.tokens_out, estimated=row.tokens_estimated)
-    yield Result(
-        stop_reason=stop_reason,
-        text="".join(parts),
-        provider=provider.name,
-        model=request.model,
-        label=provider.label,
-        tokens_in=row.tokens_in,
-        tokens_out=row.tokens_out,
-        ttft_ms=ttft_ms,
-        total_ms=row.total_ms,
-        attempts=attempts,
-        usage_id=row.pk,
-    )
+    yield from generation.ending()
 
 
 def chat_complete(**kwargs: Any) -> Result:
@@ -384,5 +455,6 @@ def chat_complete(**kwargs: Any) -> Result:
     for item in chat_stream(**kwargs):
         if isinstance(item, Result):
             result = item
-    assert result is not None
+    if result is None:
+        raise RuntimeError("chat_stream ended without a Result")
     return result

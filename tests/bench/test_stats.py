@@ -24,7 +24,7 @@ def test_nearest_rank_never_interpolates() -> None:
 def test_empty_and_bad_input() -> None:
     assert percentile([], 50) is None
     assert summary([]) == {"count": 0}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"p must be within \[0, 100\]"):
         percentile([1.0], 101)
 
 

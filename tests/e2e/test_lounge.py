@@ -124,14 +124,17 @@ def test_the_coach_reply_streams_in_as_text_then_completes_as_html(open_as: Any,
     history = reply.get_attribute("data-history").split()
     states = [mark.split(":")[0] for mark in history]
     lengths = [int(mark.split(":")[1]) for mark in history]
-    assert states[0] == "streaming" and states[-1] == "complete", history
+    assert states[0] == "streaming", history
+    assert states[-1] == "complete", history
     streamed = [n for state, n in zip(states, lengths, strict=True) if state == "streaming" and n > 0]
     assert streamed, f"no streamed text was shown before completion: {history}"
-    assert streamed == sorted(streamed) and lengths[-1] >= streamed[-1], history
+    assert streamed == sorted(streamed), history
+    assert lengths[-1] >= streamed[-1], history
 
     stored = Message.objects.get(author_kind="coach")
     assert stored.summoned_by == learner
-    assert stored.reply_to is not None and stored.reply_to.body.startswith("How do I prepare")
+    assert stored.reply_to is not None
+    assert stored.reply_to.body.startswith("How do I prepare")
     assert tab.locator("[data-composer-body]").input_value() == ""
     tab.screenshot(path=SCREENSHOTS.format(name="learner"), full_page=True)
     tab.emulate_media(color_scheme="dark")

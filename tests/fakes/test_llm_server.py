@@ -56,7 +56,9 @@ def test_openai_streaming_shape(fake_llm):
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello there friend"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
-    assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == 9 and chunks[-1].usage.completion_tokens == 3
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage.prompt_tokens == 9
+    assert chunks[-1].usage.completion_tokens == 3
     assert {c.model for c in chunks} == {"gpt-test"}
 
 
@@ -96,7 +98,8 @@ def test_anthropic_streaming_event_sequence(fake_llm):
     ]
     assert events[0].message.usage.input_tokens == 4
     assert "".join(e.delta.text for e in events if e.type == "content_block_delta") == "Hi you"
-    assert events[-2].delta.stop_reason == "end_turn" and events[-2].usage.output_tokens == 2
+    assert events[-2].delta.stop_reason == "end_turn"
+    assert events[-2].usage.output_tokens == 2
 
 
 def test_non_streaming_forms(fake_llm):
@@ -109,7 +112,8 @@ def test_non_streaming_forms(fake_llm):
 
     assert completion.choices[0].message.content == "Plain answer"
     assert completion.usage.completion_tokens == 2
-    assert message.content[0].text == "Plain answer" and message.stop_reason == "end_turn"
+    assert message.content[0].text == "Plain answer"
+    assert message.stop_reason == "end_turn"
 
 
 @pytest.mark.parametrize("encoding", ["float", "base64"])
@@ -208,7 +212,9 @@ def test_client_disconnect_is_seen(fake_llm):
     stream.close()
 
     recorded = fake_llm.wait_done(0)
-    assert recorded.disconnected and not recorded.completed and recorded.chunks_sent < 50
+    assert recorded.disconnected
+    assert not recorded.completed
+    assert recorded.chunks_sent < 50
 
 
 def _free_port() -> int:
@@ -250,4 +256,5 @@ def test_standalone_process(tmp_path):
         process.wait(timeout=10)
 
     assert reply.choices[0].message.content == "standalone reply"
-    assert len(log) == 1 and log[0]["protocol"] == "openai"
+    assert len(log) == 1
+    assert log[0]["protocol"] == "openai"

@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +196,66 @@ _API_BODIES = {
 }
 
 
+def _param_default(name: str) -> str:
+    return _PARAM_DEFAULTS.get(name, f"=matrix-{name}")
+
+
+def _http_defaults(row: dict[str, Any], params: dict[str, Any], endpoint: dict[str, Any]) -> None:
+    route = endpoint.get("route", "")
+    for match in _CONVERTER.finditer(route):
+        name = match["name"]
+        if name in params:
+            continue
+        if name in ("object_id", "id") and endpoint.get("admin_model"):
+            params[name] = f"admin:{endpoint['admin_model']}"
+        elif name == "object_id":  # the admin's view-on-site redirect: a lounge's content type
+            params[name] = "admin:lounges.lounge"
+        elif name == "content_type_id":
+            params[name] = "ct:lounges.lounge"
+        else:
+            params.setdefault(name, _param_default(name))
+    if endpoint.get("name") == "app_list":
+        row["path"] = f"/{endpoint['admin']}lounges/"
+    elif route.endswith("(?P<url>.*)$"):
+        row["path"] = f"/{endpoint['admin']}matrix-nowhere/"
+
+
+def _api_defaults(row: dict[str, Any], params: dict[str, Any], endpoint: dict[str, Any]) -> None:
+    route = endpoint.get("route", "")
+    for match in re.finditer(r"\{(\w+)\}", route):
+        params.setdefault(match[1], _param_default(match[1]))
+    method = endpoint.get("method", "GET")
+    if method in _API_BODIES and "json" not in row:
+        row["json"] = _API_BODIES[method]
+        if "{lounge}" in json.dumps(row["json"]):
+            params.setdefault("lounge", "lounge_id.members")
+    if route.endswith("/search"):
+        row["query"] = {"q": "matrix"}
+
+
+def _ws_defaults(row: dict[str, Any], params: dict[str, Any], endpoint: dict[str, Any]) -> None:
+    for match in _CONVERTER.finditer(endpoint.get("route", "")):
+        params.setdefault(match["name"], _param_default(match["name"]))
+    message_type = endpoint.get("type")
+    if message_type and "send" not in row:
+        body = dict(_WS_BODIES.get(message_type, {}))
+        if message_type in ("coach.stop", "coach.text"):
+            coach = "coach_reply" if endpoint.get("consumer") == "CoachThreadConsumer" else "coach_message"
+            params["message"] = coach
+        row["send"] = {"type": message_type, **body}
+    for placeholder, ref in _WS_PARAMS.items():
+        if "{" + placeholder + "}" in json.dumps(row.get("send", {})):
+            params.setdefault(placeholder, ref)
+
+
+# By the row key's prefix: what a default row of that kind of endpoint needs besides its extras.
+_DEFAULTS_BY_KIND: tuple[tuple[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], None]], ...] = (
+    ("HTTP", _http_defaults),
+    ("API", _api_defaults),
+    ("WS", _ws_defaults),
+)
+
+
 def default_row(key: str, endpoint: dict[str, Any] | None) -> dict[str, Any]:
     row: dict[str, Any] = {}
     base = base_key(key)
@@ -203,49 +263,11 @@ def default_row(key: str, endpoint: dict[str, Any] | None) -> dict[str, Any]:
         return {"skip": _SKIPS[base]}
     if key in _EXTRA_ROWS:
         row.update(json.loads(json.dumps(_EXTRA_ROWS[key])))
-    endpoint = endpoint or {}
-    route = endpoint.get("route", "")
     params = dict(row.get("params", {}))
-    if key.startswith("HTTP"):
-        for match in _CONVERTER.finditer(route):
-            name = match["name"]
-            if name in params:
-                continue
-            if name in ("object_id", "id") and endpoint.get("admin_model"):
-                params[name] = f"admin:{endpoint['admin_model']}"
-            elif name == "object_id":  # the admin's view-on-site redirect: a lounge's content type
-                params[name] = "admin:lounges.lounge"
-            elif name == "content_type_id":
-                params[name] = "ct:lounges.lounge"
-            else:
-                params.setdefault(name, _PARAM_DEFAULTS.get(name, f"=matrix-{name}"))
-        if endpoint.get("name") == "app_list":
-            row["path"] = f"/{endpoint['admin']}lounges/"
-        elif route.endswith("(?P<url>.*)$"):
-            row["path"] = f"/{endpoint['admin']}matrix-nowhere/"
-    elif key.startswith("API"):
-        for match in re.finditer(r"\{(\w+)\}", route):
-            params.setdefault(match[1], _PARAM_DEFAULTS.get(match[1], f"=matrix-{match[1]}"))
-        method = endpoint.get("method", "GET")
-        if method in _API_BODIES and "json" not in row:
-            row["json"] = _API_BODIES[method]
-            if "{lounge}" in json.dumps(row["json"]):
-                params.setdefault("lounge", "lounge_id.members")
-        if route.endswith("/search"):
-            row["query"] = {"q": "matrix"}
-    elif key.startswith("WS"):
-        for match in _CONVERTER.finditer(route):
-            params.setdefault(match["name"], _PARAM_DEFAULTS.get(match["name"], f"=matrix-{match['name']}"))
-        message_type = endpoint.get("type")
-        if message_type and "send" not in row:
-            body = dict(_WS_BODIES.get(message_type, {}))
-            if message_type in ("coach.stop", "coach.text"):
-                coach = "coach_reply" if endpoint.get("consumer") == "CoachThreadConsumer" else "coach_message"
-                params["message"] = coach
-            row["send"] = {"type": message_type, **body}
-        for placeholder, ref in _WS_PARAMS.items():
-            if "{" + placeholder + "}" in json.dumps(row.get("send", {})):
-                params.setdefault(placeholder, ref)
+    for prefix, fill in _DEFAULTS_BY_KIND:
+        if key.startswith(prefix):
+            fill(row, params, endpoint or {})
+            break
     if params:
         row["params"] = params
     return row

@@ -105,11 +105,160 @@ def _scoped(
     return request.scoped
 
 
+class _Cells:
+    """What the cells observed: per row, actor and side the label (and, for HTTP, the body), plus
+    where the time went (per endpoint kind, and per row for MATRIX_PROFILE)."""
+
+    def __init__(self) -> None:
+        self.observed: dict[str, dict[str, Any]] = {}  # key -> actor -> side -> label
+        self.bodies: dict[tuple[str, str, str], str] = {}
+        self.ws_jobs: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.plans: dict[str, tuple[bool, dict[str, dict[str, Any]]]] = {}
+        self.spent: dict[str, float] = {}
+        self.per_row: dict[str, float] = {}
+
+    def charge(self, kind: str, key: str, seconds: float) -> None:
+        self.spent[kind] = self.spent.get(kind, 0.0) + seconds
+        self.per_row[key] = self.per_row.get(key, 0.0) + seconds
+
+
+def _observe_http(
+    cells: _Cells,
+    rows: dict[str, dict[str, Any]],
+    endpoints: dict[str, dict[str, Any]],
+    refs: harness.Refs,
+    clients: dict[str, Any],
+    ACTORS: list[str],  # noqa: N803
+) -> None:
+    """Plan every row's cells and run the HTTP ones; the websocket ones are queued in `ws_jobs`."""
+    for key, row in rows.items():
+        if "skip" in row or harness.base_key(key) not in endpoints:
+            continue  # a stale row fails test_every_row_names_an_endpoint
+        endpoint = endpoints[harness.base_key(key)]
+        built = harness.build(row, refs)
+        sides = _sides_for(key, built, endpoint, row)
+        scoped = _scoped(key, built, endpoint, row, refs)
+        cells.plans[key] = (scoped, sides)
+        cells.observed[key] = {actor: {} for actor in ACTORS}
+        for actor in ACTORS:
+            for side in harness.SIDES if scoped else ("own",):
+                if key.startswith("WS"):
+                    cells.ws_jobs.append((key, actor, side, sides[side]))
+                    continue
+                tick = time.monotonic()
+                label, body = harness.observe_http(clients[actor], key, row, endpoint, sides[side])
+                cells.charge(_kind(key), key, time.monotonic() - tick)
+                cells.observed[key][actor][side] = label
+                cells.bodies[(key, actor, side)] = body
+
+
+def _observe_ws(
+    cells: _Cells,
+    rows: dict[str, dict[str, Any]],
+    endpoints: dict[str, dict[str, Any]],
+    sessions: dict[str, Any],
+) -> None:
+    """Run the queued websocket cells in one event loop, driven from this thread."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import channel_layers
+
+    async def run_ws() -> None:
+        try:
+            for key, actor, side, values in cells.ws_jobs:
+                endpoint = endpoints[harness.base_key(key)]
+                tick = time.monotonic()
+                cells.observed[key][actor][side] = await harness.observe_ws(
+                    sessions[actor], key, rows[key], endpoint, values
+                )
+                cells.charge("ws", key, time.monotonic() - tick)
+        finally:
+            await harness.settle()
+
+    channel_layers.backends.clear()
+    async_to_sync(run_ws)()
+    channel_layers.backends.clear()
+
+
+def _observed_table(rows: dict[str, dict[str, Any]], cells: _Cells, ACTORS: list[str]) -> dict[str, dict[str, Any]]:  # noqa: N803
+    """The table as observed: every row as it was, with the cells it answered."""
+    new_rows: dict[str, dict[str, Any]] = {}
+    for key, row in rows.items():
+        new_row = {name: value for name, value in row.items() if name != "cells"}
+        if key in cells.observed:
+            scoped, _ = cells.plans[key]
+            observed = cells.observed[key]
+            new_row["cells"] = {
+                actor: (dict(observed[actor]) if scoped else observed[actor]["own"]) for actor in ACTORS
+            }
+        new_rows[key] = new_row
+    return new_rows
+
+
+def _oracle(cells: _Cells, comments: dict[tuple[str, str], str], ACTORS: list[str]) -> list[str]:  # noqa: N803
+    """The security property, checked on what was observed: foreign == missing (operators excepted:
+    they belong to no organisation, and Django's admin is theirs across all of them)."""
+    oracle: list[str] = []
+    for key, (scoped, _) in cells.plans.items():
+        if not scoped:
+            continue
+        for actor in ACTORS:
+            if actor == "operator" or "BUG" in comments.get((key, actor), ""):
+                continue
+            cell = cells.observed[key][actor]
+            if cell["foreign"] != cell["missing"]:
+                oracle.append(f"{key} [{actor}]: foreign {cell['foreign']} but missing {cell['missing']}")
+            elif str(cell["foreign"]).startswith("404") and cells.bodies.get(
+                (key, actor, "foreign")
+            ) != cells.bodies.get((key, actor, "missing")):
+                oracle.append(f"{key} [{actor}]: foreign and missing 404 bodies differ")
+    return oracle
+
+
+def _report_timing(cells: _Cells, elapsed: float) -> None:
+    cell_count = sum(len(sides) for per_actor in cells.observed.values() for sides in per_actor.values())
+    breakdown = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in sorted(cells.spent.items()))
+    if os.environ.get("MATRIX_PROFILE"):
+        for key, seconds in sorted(cells.per_row.items(), key=lambda item: -item[1])[:25]:
+            print(f"  {seconds:6.2f} s  {key}")
+    print(f"\nmatrix: {len(cells.observed)} rows, {cell_count} cells in {elapsed:.1f} s ({breakdown})")
+
+
+def _write_table(
+    old_rows: dict[str, dict[str, Any]],
+    new_rows: dict[str, dict[str, Any]],
+    comments: dict[tuple[str, str], str],
+    oracle: list[str],
+) -> None:
+    """MATRIX_WRITE=1: rewrite the table as observed, keeping the comments whose cell did not change."""
+    kept = {}
+    for (key, actor), comment in comments.items():
+        old = (old_rows.get(key) or {}).get("cells", {}).get(actor)
+        new = (new_rows.get(key) or {}).get("cells", {}).get(actor)
+        if old == new:
+            kept[(key, actor)] = comment
+        else:
+            print(f"dropped comment (value changed {old} -> {new}): {key} [{actor}] {comment}")
+    harness.EXPECTED.write_text(harness.dump(new_rows, kept))
+    for line in oracle:
+        print("ORACLE:", line)
+
+
+def _cell_diffs(old_rows: dict[str, dict[str, Any]], new_rows: dict[str, dict[str, Any]]) -> list[str]:
+    diffs: list[str] = []
+    for key, row in new_rows.items():
+        expected_cells = (old_rows.get(key) or {}).get("cells")
+        if "cells" not in row:
+            continue
+        for actor, cell in row["cells"].items():
+            want = (expected_cells or {}).get(actor)
+            if want != cell:
+                diffs.append(f"{key} [{actor}]: expected {want}, observed {cell}")
+    return diffs
+
+
 def test_the_matrix(matrix_world: World, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """Every cell answers as the table says, and every foreign object answers exactly like a missing one."""
     import channels.db
-    from asgiref.sync import async_to_sync
-    from channels.layers import channel_layers
     from django.db import transaction
 
     from tests.helpers import session_for
@@ -130,32 +279,8 @@ def test_the_matrix(matrix_world: World, monkeypatch: pytest.MonkeyPatch, reques
     refs = harness.Refs(matrix_world)
     clients = _clients(matrix_world, ACTORS)
 
-    observed: dict[str, dict[str, Any]] = {}  # key -> actor -> side -> label
-    bodies: dict[tuple[str, str, str], str] = {}
-    ws_jobs: list[tuple[str, str, str, dict[str, Any]]] = []
-    plans: dict[str, tuple[bool, dict[str, dict[str, Any]]]] = {}
-    spent: dict[str, float] = {}
-    per_row: dict[str, float] = {}
-    for key, row in rows.items():
-        if "skip" in row or harness.base_key(key) not in endpoints:
-            continue  # a stale row fails test_every_row_names_an_endpoint
-        endpoint = endpoints[harness.base_key(key)]
-        built = harness.build(row, refs)
-        sides = _sides_for(key, built, endpoint, row)
-        scoped = _scoped(key, built, endpoint, row, refs)
-        plans[key] = (scoped, sides)
-        observed[key] = {actor: {} for actor in ACTORS}
-        for actor in ACTORS:
-            for side in harness.SIDES if scoped else ("own",):
-                if key.startswith("WS"):
-                    ws_jobs.append((key, actor, side, sides[side]))
-                    continue
-                tick = time.monotonic()
-                label, body = harness.observe_http(clients[actor], key, row, endpoint, sides[side])
-                spent[_kind(key)] = spent.get(_kind(key), 0.0) + time.monotonic() - tick
-                per_row[key] = per_row.get(key, 0.0) + time.monotonic() - tick
-                observed[key][actor][side] = label
-                bodies[(key, actor, side)] = body
+    cells = _Cells()
+    _observe_http(cells, rows, endpoints, refs, clients, ACTORS)
 
     # Websockets in one event loop, driven from this thread: the consumers' database calls then run
     # here, inside this test's transaction, so each cell's savepoint undoes its writes. Two test-only
@@ -164,81 +289,17 @@ def test_the_matrix(matrix_world: World, monkeypatch: pytest.MonkeyPatch, reques
     monkeypatch.setattr(channels.db, "close_old_connections", lambda: None)
     monkeypatch.setattr("realtime.consumers.base.snapshot_transaction", transaction.atomic)
     sessions = {actor: (session_for(matrix_world.actor(actor)) if actor != "anonymous" else None) for actor in ACTORS}
-    channel_layers.backends.clear()
+    _observe_ws(cells, rows, endpoints, sessions)
 
-    async def run_ws() -> None:
-        try:
-            for key, actor, side, values in ws_jobs:
-                endpoint = endpoints[harness.base_key(key)]
-                tick = time.monotonic()
-                observed[key][actor][side] = await harness.observe_ws(sessions[actor], key, rows[key], endpoint, values)
-                spent["ws"] = spent.get("ws", 0.0) + time.monotonic() - tick
-                per_row[key] = per_row.get(key, 0.0) + time.monotonic() - tick
-        finally:
-            await harness.settle()
-
-    async_to_sync(run_ws)()
-    channel_layers.backends.clear()
-
-    # The table as observed.
-    new_rows: dict[str, dict[str, Any]] = {}
-    for key, row in rows.items():
-        new_row = {name: value for name, value in row.items() if name != "cells"}
-        if key in observed:
-            scoped, _ = plans[key]
-            new_row["cells"] = {
-                actor: (dict(observed[key][actor]) if scoped else observed[key][actor]["own"]) for actor in ACTORS
-            }
-        new_rows[key] = new_row
-
-    # The security property, checked on what was observed: foreign == missing (operators excepted:
-    # they belong to no organisation, and Django's admin is theirs across all of them).
-    oracle: list[str] = []
-    for key, (scoped, _) in plans.items():
-        if not scoped:
-            continue
-        for actor in ACTORS:
-            if actor == "operator" or "BUG" in comments.get((key, actor), ""):
-                continue
-            cell = observed[key][actor]
-            if cell["foreign"] != cell["missing"]:
-                oracle.append(f"{key} [{actor}]: foreign {cell['foreign']} but missing {cell['missing']}")
-            elif str(cell["foreign"]).startswith("404") and bodies.get((key, actor, "foreign")) != bodies.get(
-                (key, actor, "missing")
-            ):
-                oracle.append(f"{key} [{actor}]: foreign and missing 404 bodies differ")
-
-    elapsed = time.monotonic() - started
-    cell_count = sum(len(sides) for per_actor in observed.values() for sides in per_actor.values())
-    breakdown = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in sorted(spent.items()))
-    if os.environ.get("MATRIX_PROFILE"):
-        for key, seconds in sorted(per_row.items(), key=lambda item: -item[1])[:25]:
-            print(f"  {seconds:6.2f} s  {key}")
-    print(f"\nmatrix: {len(observed)} rows, {cell_count} cells in {elapsed:.1f} s ({breakdown})")
+    new_rows = _observed_table(rows, cells, ACTORS)
+    oracle = _oracle(cells, comments, ACTORS)
+    _report_timing(cells, time.monotonic() - started)
 
     if harness.WRITE:
-        kept = {}
-        for (key, actor), comment in comments.items():
-            old = (old_rows.get(key) or {}).get("cells", {}).get(actor)
-            new = (new_rows.get(key) or {}).get("cells", {}).get(actor)
-            if old == new:
-                kept[(key, actor)] = comment
-            else:
-                print(f"dropped comment (value changed {old} -> {new}): {key} [{actor}] {comment}")
-        harness.EXPECTED.write_text(harness.dump(new_rows, kept))
-        for line in oracle:
-            print("ORACLE:", line)
+        _write_table(old_rows, new_rows, comments, oracle)
         return
 
-    diffs: list[str] = []
-    for key, row in new_rows.items():
-        expected_cells = (old_rows.get(key) or {}).get("cells")
-        if "cells" not in row:
-            continue
-        for actor, cell in row["cells"].items():
-            want = (expected_cells or {}).get(actor)
-            if want != cell:
-                diffs.append(f"{key} [{actor}]: expected {want}, observed {cell}")
+    diffs = _cell_diffs(old_rows, new_rows)
     problems = [*("CELL " + d for d in diffs), *("ORACLE " + o for o in oracle)]
     assert not problems, (
         f"{len(diffs)} cells differ from tests/matrix/expected.yaml and {len(oracle)} foreign cells answer "

@@ -36,7 +36,8 @@ def test_healthz_is_503_until_both_worker_pools_beat(settings: Any) -> None:
     response = client.get("/healthz")
     body = response.json()
     assert response.status_code == 503
-    assert body["checks"]["database"]["ok"] and body["checks"]["database"]["pgvector"]
+    assert body["checks"]["database"]["ok"]
+    assert body["checks"]["database"]["pgvector"]
     assert body["checks"]["redis"]["ok"]
     assert body["checks"]["workers"] == {
         "worker": {"ok": False, "hosts": []},

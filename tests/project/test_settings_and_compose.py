@@ -68,7 +68,8 @@ def test_no_daphne_command_trusts_forwarded_headers_by_itself() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     web = compose["services"]["web"]
     procfile_web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    assert "daphne" in web["command"] and "daphne" in procfile_web
+    assert "daphne" in web["command"]
+    assert "daphne" in procfile_web
     assert "--proxy-headers" not in web["command"]
     assert "--proxy-headers" not in procfile_web
     for path in ("bench/stack.py", "tests/live.py"):

@@ -79,7 +79,8 @@ async def test_every_socket_gets_every_event_once_and_in_order(mode: str) -> Non
             await sockets[0].send_json_to({"type": "message.post", "client_msg_id": f"m{index}", "body": f"hi {index}"})
         seqs = [await _posted(comm, 5) for comm in sockets]
         assert seqs[0] == list(range(seqs[0][0], seqs[0][0] + 5))
-        assert seqs[1] == seqs[0] and seqs[2] == seqs[0]
+        assert seqs[1] == seqs[0]
+        assert seqs[2] == seqs[0]
         for comm in sockets:
             await comm.disconnect()
         assert await _group_size(lounge.stream) == 0

@@ -46,7 +46,8 @@ def test_healthz_reports_database_redis_and_both_worker_pools_ok(live_stack: Liv
     body = live_stack.wait_healthy(timeout=15)
     checks = body["checks"]
     assert body["ok"] is True
-    assert checks["database"]["ok"] and checks["database"]["pgvector"]
+    assert checks["database"]["ok"]
+    assert checks["database"]["pgvector"]
     assert checks["redis"]["ok"]
     assert checks["workers"]["worker"] == {"ok": True, "hosts": ["default@live"]}
     assert checks["workers"]["worker-ai"] == {"ok": True, "hosts": ["ai@live"]}

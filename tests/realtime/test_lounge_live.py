@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +36,9 @@ PACE = 20  # tokens per second: a 60-token reply streams for about 3 s
 
 
 @pytest.fixture(autouse=True)
-def _fresh_llm(live_llm: LiveLLM) -> Iterator[LiveLLM]:
+def _fresh_llm(live_llm: LiveLLM) -> LiveLLM:
     """Every test starts with no scripted scenarios and an empty request log (live_llm resets both)."""
-    yield live_llm
+    return live_llm
 
 
 # ---------------------------------------------------------------------------------------- scripts
@@ -247,7 +247,8 @@ async def test_disconnect_mid_reply_then_a_fresh_connect_continues_without_gap_o
         assert streaming["status"] == "streaming"
         assert streaming["html"] == ""  # plain text while streaming
         so_far = streaming["body"]
-        assert so_far.startswith(before.text) and len(so_far) >= len(before.text)
+        assert so_far.startswith(before.text)
+        assert len(so_far) >= len(before.text)
         after = LiveText(message_id, text=so_far)
         completed = await stream_until_completed(sock, after)
 
@@ -263,9 +264,12 @@ async def test_disconnect_mid_reply_then_a_fresh_connect_continues_without_gap_o
 
     requests = await asyncio.to_thread(live_llm.wait_chat, 1)
     assert len(requests) == 1, "the disconnect must not repeat the provider call"
-    assert requests[0].protocol == "openai" and requests[0].completed and not requests[0].disconnected
+    assert requests[0].protocol == "openai"
+    assert requests[0].completed
+    assert not requests[0].disconnected
     prompt = live_llm.prompts[0]
-    assert prompt["system"].startswith(PLATFORM_RULES) and room.lounge.title in prompt["system"]
+    assert prompt["system"].startswith(PLATFORM_RULES)
+    assert room.lounge.title in prompt["system"]
     assert prompt["messages"][-1]["role"] == "user"
 
 
@@ -314,7 +318,8 @@ async def test_disconnect_mid_reply_then_resume_replays_events_and_the_text_so_f
         text = await sock.recv()
         assert (text["type"], text["id"], text["offset"]) == ("coach.text", message_id, 0), text
         so_far = text["text"]
-        assert so_far.startswith(before.text) and len(so_far) >= len(before.text)
+        assert so_far.startswith(before.text)
+        assert len(so_far) >= len(before.text)
         after = LiveText(message_id, text=so_far)
         completed = await stream_until_completed(sock, after)
         # Durable events after the resume continue from the replayed cursor.
@@ -364,11 +369,13 @@ async def test_a_member_muted_while_connected_has_their_next_post_refused(live_s
         await mod.send({"type": "moderate", "action": "mute", "user_id": member.user.pk, "minutes": 10, "ref": "m"})
         assert (await mod.until_type("ack"))["action"] == "mute"
         rights = await me.until_type("rights")
-        assert rights["rights"]["can_post"] is False and rights["rights"]["muted_until"]
+        assert rights["rights"]["can_post"] is False
+        assert rights["rights"]["muted_until"]
 
         await me.send({"type": "message.post", "client_msg_id": "after", "body": "after", "ref": "p2"})
         refused = await me.until(lambda f: f.get("type") in ("ack", "error") and f.get("ref") == "p2")
-        assert refused["type"] == "error" and refused["code"] == "muted", refused
+        assert refused["type"] == "error", refused
+        assert refused["code"] == "muted", refused
         assert 590 < refused["retry_after"] <= 600
 
     posted = await database_sync_to_async(
@@ -400,7 +407,8 @@ async def test_two_summons_with_one_request_id_from_two_sockets_start_one_genera
         assert acks[0]["message_id"] == acks[1]["message_id"]
         live = LiveText(acks[0]["message_id"])
         completed = await stream_until_completed(a, live)
-    assert completed["status"] == "complete" and completed["body"] == live.text
+    assert completed["status"] == "complete"
+    assert completed["body"] == live.text
 
     assert len(await coach_messages(room.lounge)) == 1
     requests = await asyncio.to_thread(live_llm.wait_chat, 1)
@@ -491,7 +499,8 @@ async def test_a_provider_error_mid_stream_leaves_the_partial_text_interrupted(
 
     partial = "".join(chunks[:5])
     assert completed["status"] == "interrupted"
-    assert completed["error"]["code"] == "overloaded" and completed["error"]["message"]
+    assert completed["error"]["code"] == "overloaded"
+    assert completed["error"]["message"]
     assert completed["body"] == live.text == partial
     message = await database_sync_to_async(stored)(message_id)
     assert (message.status, message.body, message.error_code) == (MessageStatus.INTERRUPTED, partial, "overloaded")
@@ -514,7 +523,8 @@ async def test_overloaded_beyond_the_retry_bound_ends_interrupted_after_bounded_
         completed = await stream_until_completed(sock, LiveText(message_id))
 
     assert completed["status"] == "interrupted"
-    assert completed["error"]["code"] == "overloaded" and completed["error"]["message"]
+    assert completed["error"]["code"] == "overloaded"
+    assert completed["error"]["message"]
     assert completed["body"] == ""
     requests = await asyncio.to_thread(live_llm.wait_chat, attempts)
     assert len(requests) == attempts
@@ -536,11 +546,13 @@ async def test_stop_mid_stream_completes_stopped_and_closes_the_provider_stream(
         await sock.send({"type": "coach.stop", "message_id": message_id, "ref": "stop"})
         completed = await stream_until_completed(sock, live)
         ack = next(f for f in sock.seen if f.get("ref") == "stop")
-        assert ack["type"] == "ack" and ack["message_id"] == message_id
+        assert ack["type"] == "ack"
+        assert ack["message_id"] == message_id
 
         # The provider saw the client go away before the end of the reply.
         request = (await asyncio.to_thread(live_llm.wait_chat, 1))[0]
-        assert request.disconnected and not request.completed
+        assert request.disconnected
+        assert not request.completed
         assert request.chunks_sent < len(chunks)
         # Nothing of this reply after its completed event (the job flushed before completing, and the
         # provider stream is closed): everything still in flight arrives before the pong.
@@ -551,7 +563,8 @@ async def test_stop_mid_stream_completes_stopped_and_closes_the_provider_stream(
 
     assert completed["status"] == "stopped"
     assert completed["body"] == live.text
-    assert "".join(chunks).startswith(live.text) and len(live.text) < len("".join(chunks))
+    assert "".join(chunks).startswith(live.text)
+    assert len(live.text) < len("".join(chunks))
     message = await database_sync_to_async(stored)(message_id)
     assert (message.status, message.body) == (MessageStatus.STOPPED, live.text)
     assert live_llm.chat_count == 1
@@ -573,7 +586,10 @@ async def test_the_reply_survives_the_summoner_leaving(live_stack: LiveStack, li
         completed = await stream_until_completed(watching, live)
 
     assert completed["status"] == "complete"
-    assert completed["author_kind"] == AuthorKind.COACH and completed["summoned_by"] == summoner.user.pk
+    assert completed["author_kind"] == AuthorKind.COACH
+    assert completed["summoned_by"] == summoner.user.pk
     assert completed["body"] == live.text == "".join(numbered_chunks(30))
     requests = await asyncio.to_thread(live_llm.wait_chat, 1)
-    assert len(requests) == 1 and requests[0].completed and not requests[0].disconnected
+    assert len(requests) == 1
+    assert requests[0].completed
+    assert not requests[0].disconnected

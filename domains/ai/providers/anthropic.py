@@ -59,7 +59,8 @@ class AnthropicProvider:
             api_key=api_key, base_url=base_url, connect_timeout=connect_timeout, idle_timeout=idle_timeout
         )
 
-    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+    def _open(self, request: ChatRequest) -> Any:
+        """Send the request; the SDK's stream once the answer's headers are in, or a typed error."""
         kwargs: dict[str, Any] = {}
         system = system_with_passages(request.system, request.passages)
         if system:
@@ -69,7 +70,7 @@ class AnthropicProvider:
         # Typed as Any: the SDK's overloads do not narrow on `stream=True` with `**kwargs`.
         messages_api: Any = self._client.messages
         try:
-            stream = messages_api.create(
+            return messages_api.create(
                 model=request.model,
                 max_tokens=request.max_tokens,
                 messages=[{"role": m.role, "content": m.content} for m in request.messages],
@@ -84,6 +85,8 @@ class AnthropicProvider:
         except httpx2.TransportError as exc:
             raise ProviderDown(f"Anthropic unreachable: {exc}", provider=self.name) from exc
 
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        stream = self._open(request)
         tokens_in = 0
         tokens_out = 0
         stop_reason = "stop"

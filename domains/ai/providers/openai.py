@@ -57,7 +57,8 @@ class OpenAIProvider:
             idle_timeout=idle_timeout,
         )
 
-    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+    def _open(self, request: ChatRequest) -> Any:
+        """Send the request; the SDK's stream once the answer's headers are in, or a typed error."""
         messages: list[dict[str, str]] = []
         system = system_with_passages(request.system, request.passages)
         if system:
@@ -69,7 +70,7 @@ class OpenAIProvider:
         # Typed as Any: the SDK's overloads do not narrow on `stream=True` with `**kwargs`.
         completions: Any = self._client.chat.completions
         try:
-            stream = completions.create(
+            return completions.create(
                 model=request.model,
                 messages=messages,
                 max_completion_tokens=request.max_tokens,
@@ -83,6 +84,8 @@ class OpenAIProvider:
         except openai.APIConnectionError as exc:  # includes APITimeoutError (connect, or no headers in time)
             raise ProviderDown(f"OpenAI unreachable: {exc.__cause__ or exc}", provider=self.name) from exc
 
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        stream = self._open(request)
         stop_reason = "stop"
         try:
             for chunk in stream:

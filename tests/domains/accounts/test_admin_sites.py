@@ -110,7 +110,8 @@ def _answer(client: Client, url: str, object_id: int) -> tuple[int, str, list[st
 def test_org_staff_reach_the_organisation_admin_and_the_nav_links_it(tenants: Tenants) -> None:
     """Staff of the session's organisation use /manage/ (no Django flags needed); the nav links it."""
     client = _as(tenants.staff)
-    assert not tenants.staff.is_staff and not tenants.staff.is_superuser
+    assert not tenants.staff.is_staff
+    assert not tenants.staff.is_superuser
 
     index = client.get("/manage/")
     home = client.get("/")
@@ -186,7 +187,8 @@ def test_another_organisations_object_answers_like_a_missing_one(
 
     assert foreign_answer == missing_answer
     if foreign_answer[0] != 403:  # deleting a read-only model is refused before any lookup
-        assert foreign_answer[0] == 302 and foreign_answer[1] == "/manage/"
+        assert foreign_answer[0] == 302
+        assert foreign_answer[1] == "/manage/"
         assert "doesn\u2019t exist" in foreign_answer[2][0]
 
 
@@ -194,7 +196,8 @@ def test_own_change_pages_open(tenants: Tenants) -> None:
     client = _as(tenants.staff)
     assert client.get(f"/manage/lounges/lounge/{tenants.lounge_a.pk}/change/").status_code == 200
     message_page = client.get(f"/manage/lounges/message/{tenants.message_a.pk}/change/")
-    assert message_page.status_code == 200 and b"alpha-visible-text" in message_page.content
+    assert message_page.status_code == 200
+    assert b"alpha-visible-text" in message_page.content
 
 
 def test_form_choices_offer_only_the_organisations_people_and_lounges(tenants: Tenants) -> None:
@@ -273,7 +276,8 @@ def test_a_new_lounge_belongs_to_the_sessions_organisation(tenants: Tenants) -> 
     assert created.status_code == 302
     lounge = Lounge.objects.get(slug="new-room")
     assert (lounge.organisation, lounge.created_by) == (tenants.org_a, tenants.staff)
-    assert duplicate.status_code == 200 and duplicate.context["adminform"].form.errors
+    assert duplicate.status_code == 200
+    assert duplicate.context["adminform"].form.errors
     assert Lounge.objects.filter(slug="new-room").count() == 1
 
 
@@ -315,7 +319,8 @@ def test_the_operator_uses_the_operator_admin_over_every_organisation(tenants: T
     lounges = client.get("/admin/lounges/lounge/")
 
     assert lounges.status_code == 200
-    assert b"Beta secret lounge" in lounges.content and b"Alpha lounge" in lounges.content
+    assert b"Beta secret lounge" in lounges.content
+    assert b"Alpha lounge" in lounges.content
     assert client.get(f"/admin/lounges/lounge/{tenants.lounge_b.pk}/change/").status_code == 200
     assert client.get("/manage/", follow=True).status_code == 403
     assert b'href="/admin/"' in client.get("/").content
@@ -384,7 +389,9 @@ def test_lounge_memberships_and_ai_settings_are_read_only_and_lounges_not_delete
     delete = client.post(f"/manage/lounges/lounge/{tenants.lounge_a.pk}/delete/", {"post": "yes"})
 
     inline = lounge_form.context["inline_admin_formsets"][0]
-    assert not inline.has_add_permission and not inline.has_change_permission and not inline.has_delete_permission
+    assert not inline.has_add_permission
+    assert not inline.has_change_permission
+    assert not inline.has_delete_permission
     assert "coach_model" not in lounge_form.context["adminform"].form.fields
     assert ai_change.status_code == 403
     config_a.refresh_from_db()

@@ -83,7 +83,8 @@ def test_the_seed_creates_one_platform_operator_in_no_organisation() -> None:
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/lounges/message/").status_code == 200
     notes = {email: note for _, email, note in demo_logins()}
-    assert "/admin/" in notes[demo_email("operator")] and "operator" in notes[demo_email("operator")]
+    assert "/admin/" in notes[demo_email("operator")]
+    assert "operator" in notes[demo_email("operator")]
     assert "/manage/" in notes[demo_email("staff")]
 
 
@@ -94,5 +95,7 @@ def test_make_run_prints_the_operator_and_staff_logins() -> None:
 
     staff_line = next(line for line in banner.splitlines() if demo_email("staff") in line)
     operator_line = next(line for line in banner.splitlines() if demo_email("operator") in line)
-    assert "/manage/" in staff_line and "/admin/" not in staff_line
-    assert "/admin/" in operator_line and "operator" in operator_line
+    assert "/manage/" in staff_line
+    assert "/admin/" not in staff_line
+    assert "/admin/" in operator_line
+    assert "operator" in operator_line

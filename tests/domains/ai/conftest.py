@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ def sleeps() -> SleepRecorder:
 
 
 @pytest.fixture
-def ai_settings(settings: Any, fake_llm: FakeLLMServer) -> Iterator[Any]:  # noqa: F811
+def ai_settings(settings: Any, fake_llm: FakeLLMServer) -> Any:  # noqa: F811
     """Both providers keyed and pointed at the fake server; short timeouts; generous quotas."""
     settings.OPENAI_API_KEY = "sk-test"
     settings.OPENAI_BASE_URL = fake_llm.openai_base_url
@@ -38,7 +37,7 @@ def ai_settings(settings: Any, fake_llm: FakeLLMServer) -> Iterator[Any]:  # noq
     settings.AI_RETRY_AFTER_MAX = 20.0
     settings.AI_QUOTA_REQUESTS_PER_HOUR = 0
     settings.AI_QUOTA_TOKENS_PER_DAY = 0
-    yield settings
+    return settings
 
 
 @pytest.fixture

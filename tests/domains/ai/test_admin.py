@@ -18,8 +18,10 @@ def test_admin_lists_config_and_usage(admin_client, org, learner):
     config_page = admin_client.get(reverse("admin:ai_aifeatureconfig_changelist"))
     usage_page = admin_client.get(reverse("admin:ai_aiusage_changelist"))
 
-    assert config_page.status_code == 200 and b"gpt-x" in config_page.content
-    assert usage_page.status_code == 200 and b"gpt-x" in usage_page.content
+    assert config_page.status_code == 200
+    assert b"gpt-x" in config_page.content
+    assert usage_page.status_code == 200
+    assert b"gpt-x" in usage_page.content
 
 
 def test_staff_can_add_a_feature_config(admin_client, org):

@@ -35,8 +35,11 @@ def test_cancel_closes_the_stream_within_one_chunk(ai_settings, fake_llm, org, l
     deltas = [i for i in items if isinstance(i, Delta)]
     result = items[-1]
     assert [d.text for d in deltas] == ["word0 ", "word1 ", "word2 "]
-    assert isinstance(items[-2], Usage) and items[-2].estimated
-    assert isinstance(result, Result) and result.stop_reason == "cancelled" and result.text == "word0 word1 word2 "
+    assert isinstance(items[-2], Usage)
+    assert items[-2].estimated
+    assert isinstance(result, Result)
+    assert result.stop_reason == "cancelled"
+    assert result.text == "word0 word1 word2 "
     recorded = fake_llm.wait_done(0)
     assert recorded.disconnected
     assert not recorded.completed

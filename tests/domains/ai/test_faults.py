@@ -151,17 +151,17 @@ def test_error_event_after_text_is_stream_broken_and_not_retried(ai_settings, fa
     """An error event after a 200 and some text: StreamBroken, the partial text kept, no retry."""
     fake_llm.queue({"text": WORDS, "error_after_tokens": 3, "error_event": "server_error", "times": 10})
 
-    deltas = []
+    stream = chat_stream(
+        organisation=org,
+        user=learner,
+        feature="coach",
+        messages=[{"role": "user", "content": "Hi"}],
+        provider=provider_named(provider),
+        sleep=sleeps,
+    )
+    deltas: list[str] = []
     with pytest.raises(StreamBroken) as caught:
-        for item in chat_stream(
-            organisation=org,
-            user=learner,
-            feature="coach",
-            messages=[{"role": "user", "content": "Hi"}],
-            provider=provider_named(provider),
-            sleep=sleeps,
-        ):
-            deltas.append(item.text)
+        deltas.extend(item.text for item in stream)  # extend keeps the deltas read before the raise
 
     assert "".join(deltas) == "one two three "
     assert caught.value.partial_text == "one two three "
@@ -169,7 +169,8 @@ def test_error_event_after_text_is_stream_broken_and_not_retried(ai_settings, fa
     assert sleeps.calls == []
     row = AIUsage.objects.get()
     assert row.outcome == "stream_broken"
-    assert row.tokens_estimated and row.tokens_out > 0
+    assert row.tokens_estimated
+    assert row.tokens_out > 0
 
 
 def test_overloaded_event_mid_stream_is_overloaded(ai_settings, fake_llm, org, learner, sleeps, provider):

@@ -39,7 +39,8 @@ def test_no_key_means_the_offline_coach(no_keys, org, learner):
     )
 
     assert isinstance(provider, OfflineProvider)
-    assert result.provider == "offline" and result.is_offline
+    assert result.provider == "offline"
+    assert result.is_offline
     assert result.label == OFFLINE_LABEL == "offline coach"
     assert AIUsage.objects.get().provider == "offline"
 
@@ -89,7 +90,8 @@ def test_offline_reply_without_passages_acknowledges_the_question():
     reply = compose_offline_reply([ChatMessage("user", "I keep procrastinating.")], [])
 
     assert "You asked: “I keep procrastinating.”" in reply
-    assert "1. " in reply and "[1]" not in reply
+    assert "1. " in reply
+    assert "[1]" not in reply
 
 
 @pytest.mark.django_db

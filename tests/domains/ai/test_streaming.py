@@ -40,7 +40,8 @@ def test_stream_yields_exact_text_then_usage_then_result(ai_settings, fake_llm, 
     row = AIUsage.objects.get(pk=result.usage_id)
     assert (row.organisation, row.user, row.feature, row.provider) == (org, learner, "coach", provider)
     assert (row.tokens_in, row.tokens_out, row.outcome) == (42, 11, "ok")
-    assert row.ttft_ms is not None and row.total_ms >= row.ttft_ms
+    assert row.ttft_ms is not None
+    assert row.total_ms >= row.ttft_ms
     assert row.model == ("gpt-4.1-mini" if provider == "openai" else "claude-haiku-4-5")
 
 
@@ -69,7 +70,8 @@ def test_request_carries_system_messages_passages_and_options(ai_settings, fake_
     assert request.body.get("temperature") == (0.2 if provider == "openai" else None)
     assert request.body["stream"] is True
     assert "Be brief." in request.system
-    assert "<<<retrieved-notes" in request.system and "[1] CS notes" in request.system
+    assert "<<<retrieved-notes" in request.system
+    assert "[1] CS notes" in request.system
     assert "Recursion is a function calling itself." in request.system
     history = [(m["role"], m["content"]) for m in request.messages if m["role"] != "system"]
     assert history == [("user", "Hi"), ("assistant", "Hello!"), ("user", "Explain recursion")]

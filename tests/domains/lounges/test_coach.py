@@ -68,7 +68,8 @@ def test_the_offline_coach_answers_once_even_when_the_task_runs_twice() -> None:
     assert done is not None
     assert done.status == MessageStatus.COMPLETE
     assert done.provider_label == "offline coach"
-    assert done.body and done.body_html
+    assert done.body
+    assert done.body_html
     assert coach_reply_generate(message_id=reply.pk) is None  # a redelivered task does nothing
     completed = StreamEvent.objects.filter(stream_id=lounge.stream, type="message.completed")
     assert completed.count() == 1

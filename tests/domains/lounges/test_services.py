@@ -253,7 +253,8 @@ def test_a_refused_coach_mention_leaves_the_post_and_says_why(lounge: Any) -> No
     member = _member(lounge)
     AIFeatureConfig.objects.create(organisation=lounge.organisation, feature="lounge", requests_per_hour_per_user=1)
     first = services.message_post(lounge=lounge, author=member, body="@coach one", client_msg_id="a")
-    assert first.coach is not None and first.coach.reply is not None
+    assert first.coach is not None
+    assert first.coach.reply is not None
     # when they mention the coach again
     posted = services.message_post(lounge=lounge, author=member, body="and @Coach two", client_msg_id="b")
     # then the post stands, the summons is refused with the quota's code, and only the post was published
