@@ -125,3 +125,43 @@ class AIUsage(models.Model):
     @property
     def tokens_total(self) -> int:
         return self.tokens_in + self.tokens_out
+
+
+class ReplyStatus(models.TextChoices):
+    STREAMING = "streaming", "Streaming"
+    COMPLETE = "complete", "Complete"
+    STOPPED = "stopped", "Stopped"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class StreamedReply(models.Model):
+    """The columns every streamed AI reply shares (a lounge coach message, a private coach reply, and
+    later the interviewer's and the evaluator's), so one kit (`domains.ai.replies`) finishes and sweeps
+    them all. A concrete row names the stream its events go to and the key of its job."""
+
+    body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=ReplyStatus.choices, default=ReplyStatus.COMPLETE)
+    # The notes that grounded the reply: [{"n", "title", "source", "snippet"}], numbered as cited.
+    citations = models.JSONField(default=list, blank=True)
+    provider = models.CharField(max_length=20, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    provider_label = models.CharField(max_length=40, blank=True)
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def stream(self) -> str:
+        """The stream its deltas and its completion event go to."""
+        raise NotImplementedError
+
+    @property
+    def cancel_key(self) -> str:
+        """The key of its job: the run lock, the cancel flag and the live text all hang off it."""
+        raise NotImplementedError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from domains.ai.models import ReplyStatus, StreamedReply
 from domains.notes.models import TITLE_MAX
 from realtime.streams import THREAD_REPLY, coach_thread_stream, reply_job_key
 
@@ -35,35 +36,19 @@ class ThreadRole(models.TextChoices):
     COACH = "coach", "Coach"
 
 
-class ThreadMessageStatus(models.TextChoices):
-    STREAMING = "streaming", "Streaming"
-    COMPLETE = "complete", "Complete"
-    STOPPED = "stopped", "Stopped"
-    INTERRUPTED = "interrupted", "Interrupted"
+ThreadMessageStatus = ReplyStatus
 
 
-class ThreadMessage(models.Model):
-    """A learner's message or a coach reply. Regenerating adds a sibling reply to the same parent;
-    the earlier versions stay viewable."""
+class ThreadMessage(StreamedReply):
+    """A learner's message or a coach reply (the `StreamedReply` columns). Regenerating adds a sibling
+    reply to the same parent; the earlier versions stay viewable."""
 
     thread = models.ForeignKey(CoachThread, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=8, choices=ThreadRole.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
-    body = models.TextField(blank=True)
-    body_html = models.TextField(blank=True)
-    status = models.CharField(max_length=12, choices=ThreadMessageStatus.choices, default=ThreadMessageStatus.COMPLETE)
     client_msg_id = models.CharField(max_length=64, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
-    citations = models.JSONField(default=list, blank=True)
-    provider = models.CharField(max_length=20, blank=True)
-    model = models.CharField(max_length=100, blank=True)
-    provider_label = models.CharField(max_length=40, blank=True)
-    tokens_in = models.PositiveIntegerField(default=0)
-    tokens_out = models.PositiveIntegerField(default=0)
-    error_code = models.CharField(max_length=40, blank=True)
-    error_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -86,6 +71,10 @@ class ThreadMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.thread_id}/{self.pk} {self.role}"
+
+    @property
+    def stream(self) -> str:
+        return coach_thread_stream(self.thread_id)
 
     @property
     def cancel_key(self) -> str:

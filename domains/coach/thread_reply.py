@@ -1,15 +1,15 @@
 """The private coach's reply in a thread: a server-owned job (`workers.tasks.coach.thread_reply_task`).
 
-Same semantics as the lounge coach (domains/lounges/coach.py): run once, deltas coalesced with
-code-point offsets, live text in Redis, flushed to PostgreSQL, `message.completed` with sanitised
-HTML. Grounded in the learner's own notes and the notes shared with their lounges.
+Same semantics as the lounge coach (domains/lounges/coach.py), through the same kit
+(domains/ai/replies.py): run once, `coach.delta` deltas (`COACH_DELTA`) coalesced with code-point
+offsets, live text in Redis, flushed to PostgreSQL, `message.completed` with sanitised HTML.
+Grounded in the learner's own notes and the notes shared with their lounges.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -18,22 +18,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, estimate_tokens
-from domains.ai.replies import (
-    ReplyOutcome,
-    reply_is_running,
-    reply_lost_apply,
-    reply_outcome_apply,
-    reply_run_once,
-    reply_stream,
-)
+from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once, reply_stream
+from domains.coach.events import COACH_DELTA, ThreadMessageCompleted
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 from domains.coach.selectors import thread_message_payload
 from domains.notes.retrieval import citations_for, passages_for_learner
 from realtime.livetext import LiveText
-from realtime.publish import publish_on_commit
 from realtime.streams import THREAD_REPLY, reply_job_key
 
 log = structlog.get_logger(__name__)
+
 
 PRIVATE_COACH_RULES = (
     "You are a learner's private AI coach on Coachwire.\n"
@@ -55,7 +49,8 @@ def thread_context(*, reply: ThreadMessage, budget_tokens: int | None = None) ->
     (newest) answer, newest kept within the budget."""
     budget = budget_tokens or settings.COACH_CONTEXT_TOKENS
     question = reply.parent
-    assert question is not None
+    if question is None:
+        raise ValueError(f"thread message {reply.pk} answers no question")
     earlier = list(
         ThreadMessage.objects.filter(thread_id=reply.thread_id, created_at__lte=question.created_at)
         .exclude(pk=question.pk)
@@ -100,52 +95,34 @@ def thread_reply_generate(*, message_id: int, clock: Callable[[], float] = time.
     thread = reply.thread
     question = reply.parent.body
     passages = passages_for_learner(organisation=thread.organisation, user=thread.owner, query=question)
-
-    def flush(text: str) -> None:
-        ThreadMessage.objects.filter(pk=reply.pk).update(body=text, updated_at=timezone.now())
-
     outcome = reply_stream(
-        stream=thread.stream,
-        message_id=reply.pk,
-        live=live_text_for(reply.pk),
-        flush=flush,
+        reply,
+        delta_event=COACH_DELTA,
         clock=clock,
         organisation=thread.organisation,
         user=thread.owner,
         feature="coach",
         messages=thread_context(reply=reply),
         system=PRIVATE_COACH_RULES,
-        cancel_key=reply.cancel_key,
         passages=passages,
         enforce_quota=False,  # checked when the question was accepted
     )
     return _finish(reply, outcome, citations=citations_for(passages))
 
 
+def _completed(reply: ThreadMessage) -> ThreadMessageCompleted:
+    return ThreadMessageCompleted(type="message.completed", message=thread_message_payload(reply))
+
+
 @transaction.atomic
 def _finish(reply: ThreadMessage, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> ThreadMessage:
-    reply = ThreadMessage.objects.select_for_update().select_related("thread").get(pk=reply.pk)
-    reply_outcome_apply(reply, outcome, citations=citations)
-    reply.save()
+    """The kit's finish, and the thread moves to the top of its owner's list in the same transaction."""
+    reply = reply_finish(reply, outcome, citations=citations, completed=_completed)
     CoachThread.objects.filter(pk=reply.thread_id).update(updated_at=timezone.now())
-    transaction.on_commit(lambda: live_text_for(reply.pk).expire_soon())
-    publish_on_commit(reply.thread.stream, {"type": "message.completed", "message": thread_message_payload(reply)})
     return reply
 
 
-@transaction.atomic
 def thread_streams_sweep(*, older_than_seconds: int) -> int:
     """Mark thread replies whose job vanished (a dead worker) as interrupted, keeping their text."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = ThreadMessage.objects.select_for_update(skip_locked=True).filter(
-        role=ThreadRole.COACH, status=ThreadMessageStatus.STREAMING, updated_at__lt=cutoff
-    )
-    swept = 0
-    for reply in stale.select_related("thread"):
-        if reply_is_running(reply.cancel_key):
-            continue
-        reply_lost_apply(reply, live=live_text_for(reply.pk).get())
-        reply.save()
-        publish_on_commit(reply.thread.stream, {"type": "message.completed", "message": thread_message_payload(reply)})
-        swept += 1
-    return swept
+    replies = ThreadMessage.objects.filter(role=ThreadRole.COACH)
+    return replies_sweep(replies, older_than_seconds=older_than_seconds, completed=_completed)

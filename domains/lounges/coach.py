@@ -1,39 +1,31 @@
 """The lounge coach's reply: a server-owned job run by `workers.tasks.lounges.coach_reply_task`.
 
 - Runs once per message: a Redis lock guards against a redelivered task calling the provider twice.
-- Deltas go out as ephemeral `coach.delta` events with code-point offsets: the first at once, the
-  rest coalesced every REALTIME_COALESCE_MS.
+- Deltas go out as ephemeral `coach.delta` events (`COACH_DELTA`) with code-point offsets: the first
+  at once, the rest coalesced every REALTIME_COALESCE_MS.
 - The exact live text is appended to Redis per delta (late joiners read it in their snapshot) and
   flushed to PostgreSQL every COACH_FLUSH_SECONDS and at the end.
 - The end is a durable `message.completed` with server-rendered, sanitised HTML.
+
+The streaming, the finish and the stale sweep are the shared kit's (domains/ai/replies.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, ChatOptions, Passage, estimate_tokens
-from domains.ai.replies import (
-    ReplyOutcome,
-    reply_is_running,
-    reply_lost_apply,
-    reply_outcome_apply,
-    reply_run_once,
-    reply_stream,
-)
-from domains.notes.retrieval import citations_for
+from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once, reply_stream
+from domains.lounges.events import COACH_DELTA, MessageCompleted
 from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
 from domains.lounges.selectors import message_payload
+from domains.notes.retrieval import citations_for
 from realtime.livetext import LiveText
-from realtime.publish import publish_on_commit
 from realtime.streams import LOUNGE_REPLY, reply_job_key
 
 log = structlog.get_logger(__name__)
@@ -117,15 +109,9 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
     system, messages = coach_context(message=message)
     question = messages[-1].content if messages else ""
     passages = list(lounge_passages(lounge=lounge, query=question))
-
-    def flush(text: str) -> None:
-        Message.objects.filter(pk=message.pk).update(body=text, updated_at=timezone.now())
-
     outcome = reply_stream(
-        stream=lounge.stream,
-        message_id=message.pk,
-        live=live_text_for(message.pk),
-        flush=flush,
+        message,
+        delta_event=COACH_DELTA,
         clock=clock,
         organisation=lounge.organisation,
         user=message.summoned_by,
@@ -135,7 +121,6 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
         options=ChatOptions(
             model=lounge.coach_model or None, temperature=lounge.coach_temperature, max_tokens=lounge.coach_max_tokens
         ),
-        cancel_key=message.cancel_key,
         passages=passages,
         provider=_provider_override(lounge),
         enforce_quota=False,  # checked when the summons was accepted
@@ -152,33 +137,16 @@ def _provider_override(lounge: Lounge) -> Any:
     return provider_named(lounge.coach_provider)
 
 
-@transaction.atomic
+def _completed(message: Message) -> MessageCompleted:
+    return MessageCompleted(type="message.completed", message=message_payload(message))
+
+
 def _finish(message: Message, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> Message:
-    message = Message.objects.select_for_update().select_related("lounge").get(pk=message.pk)
-    reply_outcome_apply(message, outcome, citations=citations)
-    if outcome.result is not None:
-        message.ai_usage_id = outcome.result.usage_id
-    message.save()
-    transaction.on_commit(lambda: live_text_for(message.pk).expire_soon())
-    publish_on_commit(message.lounge.stream, {"type": "message.completed", "message": message_payload(message)})
-    return message
+    usage = {"ai_usage_id": outcome.result.usage_id} if outcome.result is not None else {}
+    return reply_finish(message, outcome, citations=citations, completed=_completed, related=("lounge",), extra=usage)
 
 
-@transaction.atomic
 def coach_streams_sweep(*, older_than_seconds: int) -> int:
-    """Mark replies whose job vanished (a worker died mid-stream) as interrupted, keeping their text."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = list(
-        Message.objects.select_for_update(skip_locked=True)
-        .filter(author_kind=AuthorKind.COACH, status=MessageStatus.STREAMING, updated_at__lt=cutoff)
-        .select_related("lounge")
-    )
-    swept = 0
-    for message in stale:
-        if reply_is_running(message.cancel_key):
-            continue  # a job holds it (its lock outlives a dead worker by at most RUN_LOCK_SECONDS)
-        reply_lost_apply(message, live=live_text(message.pk))
-        message.save()
-        publish_on_commit(message.lounge.stream, {"type": "message.completed", "message": message_payload(message)})
-        swept += 1
-    return swept
+    """Mark coach replies whose job vanished (a worker died mid-stream) as interrupted, keeping their text."""
+    replies = Message.objects.filter(author_kind=AuthorKind.COACH).select_related("lounge")
+    return replies_sweep(replies, older_than_seconds=older_than_seconds, completed=_completed)

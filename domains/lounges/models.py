@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from domains.ai.models import ReplyStatus, StreamedReply
 from realtime.streams import LOUNGE_REPLY, lounge_stream, reply_job_key
 
 
@@ -97,31 +98,28 @@ class AuthorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-class MessageStatus(models.TextChoices):
-    STREAMING = "streaming", "Streaming"
-    COMPLETE = "complete", "Complete"
-    STOPPED = "stopped", "Stopped"
-    INTERRUPTED = "interrupted", "Interrupted"
+MessageStatus = ReplyStatus
 
 
-class Message(models.Model):
+class Message(StreamedReply):
+    """A post in a lounge: a person's, a system notice, or the coach's streamed reply (the
+    `StreamedReply` columns: status, usage, citations, error)."""
+
     lounge = models.ForeignKey(Lounge, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="lounge_messages"
     )
     author_kind = models.CharField(max_length=8, choices=AuthorKind.choices, default=AuthorKind.USER)
+    # The StreamedReply text columns, kept with their help text (a change would be a migration).
     body = models.TextField(blank=True, help_text="Markdown, as written.")
     body_html = models.TextField(blank=True, help_text="Sanitised HTML rendered on the server.")
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
-    status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.COMPLETE)
     client_msg_id = models.CharField(max_length=64, blank=True)
     # A coach reply: who summoned it and with which request id (idempotency key).
     summoned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="coach_summons"
     )
     coach_request_id = models.CharField(max_length=64, blank=True)
-    error_code = models.CharField(max_length=40, blank=True)
-    error_message = models.CharField(max_length=300, blank=True)
     # Moderation
     hidden_at = models.DateTimeField(null=True, blank=True)
     hidden_by = models.ForeignKey(
@@ -134,17 +132,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     edited_at = models.DateTimeField(null=True, blank=True)
-    # Usage of a coach reply
-    provider = models.CharField(max_length=20, blank=True)
-    model = models.CharField(max_length=100, blank=True)
-    provider_label = models.CharField(max_length=40, blank=True)
-    tokens_in = models.PositiveIntegerField(default=0)
-    tokens_out = models.PositiveIntegerField(default=0)
+    # The usage row of a coach reply (its tokens are the StreamedReply columns).
     ai_usage_id = models.BigIntegerField(null=True, blank=True)
-    # The shared notes that grounded a coach reply: [{"n", "title", "source", "snippet"}], numbered as cited.
-    citations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -172,6 +162,10 @@ class Message(models.Model):
     @property
     def is_visible(self) -> bool:
         return self.hidden_at is None and not self.is_deleted
+
+    @property
+    def stream(self) -> str:
+        return lounge_stream(self.lounge_id)
 
     @property
     def cancel_key(self) -> str:
