@@ -4,14 +4,38 @@
   reads it after the socket joined the group, so joiners continue with the deltas that follow.
 - `DeltaCoalescer`: sends ephemeral delta events with code-point offsets; the first at once, the
   rest at most every `interval` seconds (never one group_send per token: docs/stack-notes.md §2).
+- `TextDelta`, the event it sends, and `CoachDelta` / `COACH_DELTA`, the one both coaches' streams
+  carry (docs/realtime-protocol.md). They live here, not in a domain: the lounge coach, the private
+  coach and the streamed-reply kit in `domains.ai` all send it, and lounges cannot import
+  `domains.coach` (that would be a cycle: coach -> notes -> lounges).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final, Literal
 
-from realtime.publish import publish_ephemeral
+from typing_extensions import ReadOnly
+
+from realtime.publish import Event, publish_ephemeral
 from realtime.redis import get_sync_redis
+
+COACH_DELTA: Final = "coach.delta"
+
+
+class TextDelta(Event):
+    """A piece of streamed text: `offset` counts Unicode code points from the start of message `id`."""
+
+    id: int
+    offset: int
+    text: str
+
+
+class CoachDelta(TextDelta):
+    """Ephemeral, on a lounge stream and on a coach thread stream alike."""
+
+    type: ReadOnly[Literal["coach.delta"]]
+
 
 LIVE_TEXT_TTL_SECONDS = 3600
 
@@ -38,7 +62,7 @@ class LiveText:
 
 
 class DeltaCoalescer:
-    """Publishes `{"type": event_type, "id", "offset", "text"}` ephemeral events on `stream`."""
+    """Publishes `TextDelta` ephemeral events (`{"type": event_type, "id", "offset", "text"}`) on `stream`."""
 
     def __init__(
         self,
@@ -72,7 +96,7 @@ class DeltaCoalescer:
             # went out, so a joiner's text and the next delta's offset always meet.
             self.live.append(text)
         publish_ephemeral(
-            self.stream, {"type": self.event_type, "id": self.message_id, "offset": self.sent_upto, "text": text}
+            self.stream, TextDelta(type=self.event_type, id=self.message_id, offset=self.sent_upto, text=text)
         )
         self.sent_upto += len(text)
         self.last_sent = self.clock() if now is None else now

@@ -6,6 +6,11 @@
 - `publish_ephemeral`: no row, no seq, no replay (deltas, typing, presence pings).
 - `stream_forget`: drop a deleted stream's counter and history, in the caller's transaction.
 - `control_send`: identity control frames (`force_close`, `rights_changed`) to a group, after commit.
+
+Every event is an `Event`: a TypedDict with a string `type`, the rest its payload. Each domain
+declares its events as TypedDicts in its `events.py` (`type: Literal["..."]`), so mypy checks every
+publish call against them; a plain `dict[str, Any]` is refused. `event_published` reports each event
+as it is published (tests record them with the `capture_events` fixture).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from typing import Any
 import structlog
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
+from typing_extensions import ReadOnly, TypedDict
 
 from realtime.loop import run_sync
 from realtime.models import Stream, StreamEvent, frame_event
@@ -32,6 +39,23 @@ INSERT INTO realtime_stream (key, last_seq, created_at, updated_at) VALUES (%s, 
 ON CONFLICT (key) DO UPDATE SET last_seq = realtime_stream.last_seq + 1, updated_at = now()
 RETURNING last_seq
 """
+
+
+class Event(TypedDict):
+    """What every published event satisfies: its `type` (the frame's `event`); every other key is
+    its `data`. Read-only, so an event TypedDict with `type: Literal["member.joined"]` is one."""
+
+    type: ReadOnly[str]
+
+
+# Sent for every published event, with `stream`, `type`, `payload` and `seq` (None for an ephemeral
+# one). A durable event is reported when its row is written, inside the caller's transaction (so also
+# when that transaction later rolls back); an ephemeral one when it is sent.
+event_published = Signal()
+
+
+def _payload(event: Event) -> dict[str, Any]:
+    return {key: value for key, value in event.items() if key != "type"}
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:
@@ -61,37 +85,41 @@ def envelope(frame: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def publish_on_commit(stream: str, event: dict[str, Any]) -> StreamEvent:
-    """Persist `event` (a dict with a "type") as the next event of `stream`; send it after commit.
+def publish_on_commit(stream: str, event: Event) -> StreamEvent:
+    """Persist `event` as the next event of `stream`; send it after commit.
 
     Locks the stream's counter row until the caller's transaction ends, so `seq` order is commit order.
     """
     event_type = event["type"]
-    payload = {key: value for key, value in event.items() if key != "type"}
+    payload = _payload(event)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(_ALLOCATE_SEQ, [stream])
             seq = int(cursor.fetchone()[0])
         row = StreamEvent.objects.create(stream_id=stream, seq=seq, type=event_type, payload=payload)
+    event_published.send(sender=publish_on_commit, stream=stream, type=event_type, payload=payload, seq=seq)
     message = envelope(row.as_frame())
     transaction.on_commit(lambda: _group_send(stream, message))
     return row
 
 
-def publish_ephemeral(stream: str, event: dict[str, Any]) -> None:
+def _ephemeral_frame(stream: str, event: Event) -> dict[str, object]:
+    payload = _payload(event)
+    event_published.send(sender=publish_ephemeral, stream=stream, type=event["type"], payload=payload, seq=None)
+    return frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
+
+
+def publish_ephemeral(stream: str, event: Event) -> None:
     """Send `event` to the stream's sockets now. Nothing is stored; a socket that misses it misses it."""
-    payload = {key: value for key, value in event.items() if key != "type"}
-    frame = frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
-    _group_send(stream, envelope(frame))
+    _group_send(stream, envelope(_ephemeral_frame(stream, event)))
 
 
-async def apublish_ephemeral(stream: str, event: dict[str, Any]) -> None:
+async def apublish_ephemeral(stream: str, event: Event) -> None:
     """`publish_ephemeral` for async callers (consumers: typing, presence)."""
+    frame = _ephemeral_frame(stream, event)
     layer = get_channel_layer()
     if layer is None:
         return
-    payload = {key: value for key, value in event.items() if key != "type"}
-    frame = frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
     await layer.group_send(stream, envelope(frame))
 
 

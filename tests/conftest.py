@@ -14,10 +14,12 @@ from __future__ import annotations
 import inspect
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.events import CapturedEvents
 
 # The live-stack fixtures (daphne + Celery workers in subprocesses) live in tests/live.py.
 pytest_plugins = ["tests.live"]
@@ -55,6 +57,26 @@ def _flush_redis() -> None:
 
     get_redis_connection("default").flushdb()
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+def capture_events() -> Iterator[CapturedEvents]:
+    """Records every event published while the test runs, through the kernel's own publish calls
+    (`realtime.publish.event_published`): durable and ephemeral, with stream, type, payload and
+    `seq`, in order. A durable event is recorded when its row is written, so one from a transaction
+    that later rolled back is recorded too (tests/events.py).
+
+        services.thread_rename(thread=thread, user=owner, title="Pay")
+        assert capture_events.events(thread.stream) == [{"type": "thread.renamed", "title": "Pay"}]
+    """
+    from realtime.publish import event_published
+
+    captured = CapturedEvents()
+    event_published.connect(captured.record, weak=False, dispatch_uid=id(captured))
+    try:
+        yield captured
+    finally:
+        event_published.disconnect(dispatch_uid=id(captured))
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@ anything else answers like a missing thread (404)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from domains.accounts.models import Organisation
+from domains.coach.events import ReplyStatusName, ThreadMessagePayload, ThreadRoleName
 from domains.coach.models import CoachThread, ThreadMessage, ThreadRole
 
 
@@ -32,7 +33,7 @@ def thread_get_for_user(*, thread_id: int, user: Any, organisation: Organisation
 
 def thread_message_payloads(
     messages: list[ThreadMessage], *, live: dict[int, str] | None = None
-) -> list[dict[str, Any]]:
+) -> list[ThreadMessagePayload]:
     """The wire form of thread messages, with each reply's version among its siblings."""
     versions: dict[int | None, list[int]] = {}
     for message in messages:
@@ -43,27 +44,27 @@ def thread_message_payloads(
         siblings = versions.get(message.parent_id, []) if message.role == ThreadRole.COACH else [message.pk]
         text = (live or {}).get(message.pk)
         payloads.append(
-            {
-                "id": message.pk,
-                "role": message.role,
-                "body": message.body if text is None else text,
-                "html": message.body_html if text is None else "",
-                "status": message.status,
-                "client_msg_id": message.client_msg_id,
-                "parent_id": message.parent_id,
-                "version": siblings.index(message.pk) + 1 if message.pk in siblings else 1,
-                "versions": len(siblings) or 1,
-                "current": not siblings or siblings[-1] == message.pk,
-                "provider_label": message.provider_label,
-                "citations": message.citations,
-                "error": {"code": message.error_code, "message": message.error_message} if message.error_code else None,
-                "created_at": message.created_at.isoformat(),
-            }
+            ThreadMessagePayload(
+                id=message.pk,
+                role=cast(ThreadRoleName, message.role),
+                body=message.body if text is None else text,
+                html=message.body_html if text is None else "",
+                status=cast(ReplyStatusName, message.status),
+                client_msg_id=message.client_msg_id,
+                parent_id=message.parent_id,
+                version=siblings.index(message.pk) + 1 if message.pk in siblings else 1,
+                versions=len(siblings) or 1,
+                current=not siblings or siblings[-1] == message.pk,
+                provider_label=message.provider_label,
+                citations=message.citations,
+                error={"code": message.error_code, "message": message.error_message} if message.error_code else None,
+                created_at=message.created_at.isoformat(),
+            )
         )
     return payloads
 
 
-def thread_message_payload(message: ThreadMessage) -> dict[str, Any]:
+def thread_message_payload(message: ThreadMessage) -> ThreadMessagePayload:
     """One message's wire form, its version counted among the replies to the same question."""
     if message.role == ThreadRole.COACH:
         family = list(ThreadMessage.objects.filter(thread_id=message.thread_id, parent_id=message.parent_id))

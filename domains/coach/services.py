@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from domains.accounts.models import Organisation
+from domains.coach.events import ThreadMessageCreated, ThreadRenamed
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 from domains.coach.selectors import thread_message_payload
 from domains.common.errors import Refusal
@@ -88,7 +89,9 @@ def _reply_start(thread: CoachThread, question: ThreadMessage, request_id: str) 
         request_id=request_id,
         provider_label=_thread_label(thread),
     )
-    publish_on_commit(thread.stream, {"type": "message.created", "message": thread_message_payload(reply)})
+    publish_on_commit(
+        thread.stream, ThreadMessageCreated(type="message.created", message=thread_message_payload(reply))
+    )
     enqueue(THREAD_REPLY_TASK, reply.pk)
     return reply
 
@@ -107,7 +110,7 @@ def thread_rename(*, thread: CoachThread, user: Any, title: str) -> CoachThread:
     thread = _thread_locked(thread, user)
     thread.title = _thread_check_title(title)
     thread.save(update_fields=["title", "updated_at"])
-    publish_on_commit(thread.stream, {"type": "thread.renamed", "title": thread.title})
+    publish_on_commit(thread.stream, ThreadRenamed(type="thread.renamed", title=thread.title))
     return thread
 
 
@@ -142,7 +145,9 @@ def thread_message_post(
     question = ThreadMessage.objects.create(
         thread=thread, role=ThreadRole.USER, body=text, body_html=render_markdown(text), client_msg_id=client_msg_id
     )
-    publish_on_commit(thread.stream, {"type": "message.created", "message": thread_message_payload(question)})
+    publish_on_commit(
+        thread.stream, ThreadMessageCreated(type="message.created", message=thread_message_payload(question))
+    )
     reply = _reply_start(thread, question, request_id=client_msg_id)
     thread.save(update_fields=["updated_at"])
     return question, reply, True

@@ -1,8 +1,27 @@
-"""The typed payloads lounges publish (docs/realtime-protocol.md, "Lounges")."""
+"""Every event on a lounge stream `lounge.<id>`, as TypedDicts (docs/realtime-protocol.md, "Lounges").
+
+The one place lounge payloads are defined: services build these (`MessageCreated(type=...,
+message=message_payload(message))`), and `realtime.publish` accepts only events, so mypy checks each
+call. `tests/domains/lounges/test_events.py` checks them against what the services publish.
+"""
 
 from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
+
+# The delta both coaches send is the kernel's (a domain one would make lounges import coach, a cycle);
+# re-exported so that each domain's events are all found here.
+from realtime.livetext import COACH_DELTA as COACH_DELTA
+from realtime.livetext import CoachDelta as CoachDelta
+
+# The values of the models' choices (`AuthorKind`, `ReplyStatus`, `ReportStatus`), checked by the tests.
+AuthorKindName = Literal["user", "coach", "system"]
+ReplyStatusName = Literal["streaming", "complete", "stopped", "interrupted"]
+ReportStatusName = Literal["open", "dismissed", "actioned"]
+
+
+class UserRef(TypedDict):
+    id: int
 
 
 class AuthorPayload(TypedDict):
@@ -10,14 +29,38 @@ class AuthorPayload(TypedDict):
     name: str
 
 
+class Usage(TypedDict):
+    tokens_in: int
+    tokens_out: int
+
+
+class ErrorPayload(TypedDict):
+    code: str
+    message: str
+
+
+class Citation(TypedDict):
+    """A note passage that grounded a coach reply (`domains.notes.retrieval.citations_for`)."""
+
+    n: int
+    note_id: int | None
+    title: str
+    heading: str
+    source: str
+    snippet: str
+    url: str
+
+
 class MessagePayload(TypedDict):
+    """`selectors.message_payload`: hidden and deleted text is withheld from non-moderators."""
+
     id: int
     author: AuthorPayload | None
-    author_kind: Literal["user", "coach", "system"]
-    coach_name: NotRequired[str]
+    author_kind: AuthorKindName
+    coach_name: NotRequired[str]  # coach replies only
     body: str
     html: str
-    status: Literal["streaming", "complete", "stopped", "interrupted"]
+    status: ReplyStatusName
     reply_to: int | None
     client_msg_id: str
     summoned_by: int | None
@@ -25,19 +68,32 @@ class MessagePayload(TypedDict):
     edited_at: str | None
     pinned: bool
     hidden: bool
+    deleted: bool
     hidden_reason: str
     provider_label: str
-    usage: dict[str, int]
-    error: dict[str, str] | None
+    usage: Usage
+    error: ErrorPayload | None
+    citations: list[Citation]
 
 
+class ReportPayload(TypedDict):
+    """`selectors.report_payload`."""
+
+    id: int
+    message_id: int
+    reporter: AuthorPayload | None
+    reason: str
+    reported_body: str
+    status: ReportStatusName
+    resolution: str
+    created_at: str
+
+
+# ------------------------------------------------------------------------------------------ durable
 class MessageCreated(TypedDict):
+    """A post, or a coach reply starting (`status: "streaming"`, empty body)."""
+
     type: Literal["message.created"]
-    message: MessagePayload
-
-
-class MessageCompleted(TypedDict):
-    type: Literal["message.completed"]
     message: MessagePayload
 
 
@@ -46,29 +102,61 @@ class MessageEdited(TypedDict):
     message: MessagePayload
 
 
+class MessageCompleted(TypedDict):
+    """A coach reply's end: the final text, `html`, status, usage, error and citations."""
+
+    type: Literal["message.completed"]
+    message: MessagePayload
+
+
+MessageModeratedType = Literal["message.hidden", "message.deleted", "message.pinned", "message.unpinned"]
+
+
 class MessageModerated(TypedDict):
-    type: Literal["message.hidden", "message.unhidden", "message.deleted", "message.pinned", "message.unpinned"]
+    type: MessageModeratedType
     id: int
     by: int
     reason: str
 
 
+class MessageUnhidden(TypedDict):
+    """Members never had the hidden text, so it comes back with the event."""
+
+    type: Literal["message.unhidden"]
+    id: int
+    by: int
+    reason: str
+    message: MessagePayload
+
+
 class MemberChanged(TypedDict):
-    type: Literal[
-        "member.joined",
-        "member.left",
-        "member.muted",
-        "member.unmuted",
-        "member.kicked",
-        "member.banned",
-        "member.unbanned",
-        "member.role_changed",
-    ]
+    type: Literal["member.joined", "member.left", "member.unbanned"]
     user: AuthorPayload
-    by: int | None
-    until: NotRequired[str | None]
-    role: NotRequired[str]
-    reason: NotRequired[str]
+    by: int
+
+
+class MemberMuted(TypedDict):
+    type: Literal["member.muted"]
+    user: AuthorPayload
+    by: int
+    until: str
+    reason: str
+
+
+class MemberUnmuted(TypedDict):
+    type: Literal["member.unmuted"]
+    user: AuthorPayload
+    by: int
+    until: None
+
+
+class MemberRemoved(TypedDict):
+    """Kicked or banned: the member's sockets in the lounge then close with 4404."""
+
+    type: Literal["member.kicked", "member.banned"]
+    user: AuthorPayload
+    by: int
+    reason: str
 
 
 class LoungeUpdated(TypedDict):
@@ -78,18 +166,45 @@ class LoungeUpdated(TypedDict):
     by: int
 
 
-class ReportCreated(TypedDict):
-    """Moderators only: others receive the `seq` as a `redacted` event."""
+class ReportEvent(TypedDict):
+    """Moderators only: other sockets receive the `seq` as a `redacted` event."""
 
     type: Literal["report.created", "report.resolved"]
     audience: Literal["moderators"]
-    report: dict[str, object]
+    report: ReportPayload
 
 
-class CoachDelta(TypedDict):
-    """Ephemeral. `offset` counts Unicode code points from the start of the reply."""
+LoungeEvent = (
+    MessageCreated
+    | MessageEdited
+    | MessageCompleted
+    | MessageModerated
+    | MessageUnhidden
+    | MemberChanged
+    | MemberMuted
+    | MemberUnmuted
+    | MemberRemoved
+    | LoungeUpdated
+    | ReportEvent
+)
 
-    type: Literal["coach.delta"]
-    id: int
-    offset: int
-    text: str
+
+# ------------------------------------------------------------------------------------------ ephemeral
+class Typing(TypedDict):
+    """At most one per person per 2 s (realtime/consumers/lounge.py)."""
+
+    type: Literal["typing"]
+    user: AuthorPayload
+
+
+class PresenceJoined(TypedDict):
+    type: Literal["presence.joined"]
+    user: AuthorPayload
+
+
+class PresenceLeft(TypedDict):
+    type: Literal["presence.left"]
+    user: UserRef
+
+
+LoungeEphemeralEvent = CoachDelta | Typing | PresenceJoined | PresenceLeft

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast, overload
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -11,6 +11,14 @@ from django.utils import timezone
 
 from domains.accounts.models import Organisation, User
 from domains.compliance.models import AuditEvent
+from domains.lounges.events import (
+    AuthorKindName,
+    AuthorPayload,
+    MessagePayload,
+    ReplyStatusName,
+    ReportPayload,
+    ReportStatusName,
+)
 from domains.lounges.models import (
     AuthorKind,
     Lounge,
@@ -110,35 +118,39 @@ def lounge_moderation_log(*, lounge: Lounge) -> QuerySet[AuditEvent]:
     )
 
 
-def author_payload(user: User | None) -> dict[str, Any] | None:
-    return {"id": user.pk, "name": user.public_name} if user is not None else None
+@overload
+def author_payload(user: User) -> AuthorPayload: ...
+@overload
+def author_payload(user: User | None) -> AuthorPayload | None: ...
+def author_payload(user: User | None) -> AuthorPayload | None:
+    return AuthorPayload(id=user.pk, name=user.public_name) if user is not None else None
 
 
-def message_payload(message: Message, *, for_moderator: bool = False, live_text: str | None = None) -> dict[str, Any]:
+def message_payload(message: Message, *, for_moderator: bool = False, live_text: str | None = None) -> MessagePayload:
     """The wire form of a message. Hidden and deleted text is withheld from non-moderators."""
     withheld = not message.is_visible and not for_moderator
     body = message.body if live_text is None else live_text
-    payload: dict[str, Any] = {
-        "id": message.pk,
-        "author": author_payload(message.author) if message.author_kind == AuthorKind.USER else None,
-        "author_kind": message.author_kind,
-        "body": "" if withheld else body,
-        "html": "" if withheld or live_text is not None else message.body_html,
-        "status": message.status,
-        "reply_to": message.reply_to_id,
-        "client_msg_id": message.client_msg_id,
-        "summoned_by": message.summoned_by_id,
-        "created_at": message.created_at.isoformat(),
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
-        "pinned": message.pinned_at is not None,
-        "hidden": message.hidden_at is not None,
-        "deleted": message.is_deleted,
-        "hidden_reason": message.hidden_reason,
-        "provider_label": message.provider_label,
-        "usage": {"tokens_in": message.tokens_in, "tokens_out": message.tokens_out},
-        "error": {"code": message.error_code, "message": message.error_message} if message.error_code else None,
-        "citations": [] if withheld else message.citations,
-    }
+    payload = MessagePayload(
+        id=message.pk,
+        author=author_payload(message.author) if message.author_kind == AuthorKind.USER else None,
+        author_kind=cast(AuthorKindName, message.author_kind),
+        body="" if withheld else body,
+        html="" if withheld or live_text is not None else message.body_html,
+        status=cast(ReplyStatusName, message.status),
+        reply_to=message.reply_to_id,
+        client_msg_id=message.client_msg_id,
+        summoned_by=message.summoned_by_id,
+        created_at=message.created_at.isoformat(),
+        edited_at=message.edited_at.isoformat() if message.edited_at else None,
+        pinned=message.pinned_at is not None,
+        hidden=message.hidden_at is not None,
+        deleted=message.is_deleted,
+        hidden_reason=message.hidden_reason,
+        provider_label=message.provider_label,
+        usage={"tokens_in": message.tokens_in, "tokens_out": message.tokens_out},
+        error={"code": message.error_code, "message": message.error_message} if message.error_code else None,
+        citations=[] if withheld else message.citations,
+    )
     if message.author_kind == AuthorKind.COACH:
         payload["coach_name"] = message.lounge.coach_name
     return payload
@@ -193,17 +205,17 @@ def report_get(*, lounge: Lounge, report_id: int) -> Report:
     return report
 
 
-def report_payload(report: Report) -> dict[str, Any]:
-    return {
-        "id": report.pk,
-        "message_id": report.message_id,
-        "reporter": author_payload(report.reporter),
-        "reason": report.reason,
-        "reported_body": report.reported_body,
-        "status": report.status,
-        "resolution": report.resolution,
-        "created_at": report.created_at.isoformat(),
-    }
+def report_payload(report: Report) -> ReportPayload:
+    return ReportPayload(
+        id=report.pk,
+        message_id=report.message_id,
+        reporter=author_payload(report.reporter),
+        reason=report.reason,
+        reported_body=report.reported_body,
+        status=cast(ReportStatusName, report.status),
+        resolution=report.resolution,
+        created_at=report.created_at.isoformat(),
+    )
 
 
 def report_queue(*, lounge: Lounge, status: str = ReportStatus.OPEN) -> QuerySet[Report]:
@@ -214,8 +226,8 @@ def member_list(*, lounge: Lounge) -> QuerySet[LoungeMembership]:
     return LoungeMembership.objects.filter(lounge=lounge).select_related("user").order_by("-role", "joined_at")
 
 
-def users_named(user_ids: list[int]) -> list[dict[str, Any]]:
-    return [{"id": u.pk, "name": u.public_name} for u in User.objects.filter(pk__in=user_ids).order_by("display_name")]
+def users_named(user_ids: list[int]) -> list[AuthorPayload]:
+    return [author_payload(u) for u in User.objects.filter(pk__in=user_ids).order_by("display_name")]
 
 
 def lounge_rights(*, lounge: Lounge, membership: LoungeMembership | None) -> dict[str, Any]:

@@ -16,6 +16,20 @@ from domains.accounts.models import User
 from domains.common.errors import Refusal
 from domains.common.markdown import render_markdown
 from domains.compliance.services import audit_record
+from domains.lounges.events import (
+    LoungeEvent,
+    LoungeUpdated,
+    MemberChanged,
+    MemberMuted,
+    MemberRemoved,
+    MemberUnmuted,
+    MessageCreated,
+    MessageEdited,
+    MessageModerated,
+    MessageModeratedType,
+    MessageUnhidden,
+    ReportEvent,
+)
 from domains.lounges.models import (
     AuthorKind,
     Lounge,
@@ -49,7 +63,7 @@ class LoungeError(Refusal):
     """A refused lounge action."""
 
 
-def _publish(lounge: Lounge, event: dict[str, Any]) -> None:
+def _publish(lounge: Lounge, event: LoungeEvent) -> None:
     publish_on_commit(lounge.stream, event)
 
 
@@ -130,7 +144,7 @@ def lounge_join(*, lounge: Lounge, user: User, invite_code: str = "") -> LoungeM
     if lounge.access == LoungeAccess.INVITE and not (lounge.invite_code and invite_code == lounge.invite_code):
         raise LoungeError("not_allowed", "That invite code is not valid.", field="invite_code")
     membership = LoungeMembership.objects.create(lounge=lounge, user=user)
-    _publish(lounge, {"type": "member.joined", "user": author_payload(user), "by": user.pk})
+    _publish(lounge, MemberChanged(type="member.joined", user=author_payload(user), by=user.pk))
     return membership
 
 
@@ -140,7 +154,7 @@ def lounge_leave(*, lounge: Lounge, user: User) -> bool:
     if membership is None or membership.is_banned:
         return False  # a banned member stays recorded as banned
     membership.delete()
-    _publish(lounge, {"type": "member.left", "user": author_payload(user), "by": user.pk})
+    _publish(lounge, MemberChanged(type="member.left", user=author_payload(user), by=user.pk))
     return True
 
 
@@ -153,7 +167,7 @@ def member_add(*, lounge: Lounge, moderator: User, user: User) -> LoungeMembersh
     membership, created = LoungeMembership.objects.get_or_create(lounge=lounge, user=user)
     if created:
         _audit(moderator, lounge, "member_added", user)
-        _publish(lounge, {"type": "member.joined", "user": author_payload(user), "by": moderator.pk})
+        _publish(lounge, MemberChanged(type="member.joined", user=author_payload(user), by=moderator.pk))
     return membership
 
 
@@ -179,12 +193,12 @@ def lounge_settings_set(
         _audit(moderator, lounge, "settings_changed", lounge, **changed)
         _publish(
             lounge,
-            {
-                "type": "lounge.updated",
-                "locked": lounge.is_locked,
-                "slow_mode_seconds": lounge.slow_mode_seconds,
-                "by": moderator.pk,
-            },
+            LoungeUpdated(
+                type="lounge.updated",
+                locked=lounge.is_locked,
+                slow_mode_seconds=lounge.slow_mode_seconds,
+                by=moderator.pk,
+            ),
         )
     return lounge
 
@@ -286,7 +300,7 @@ def message_post(
     )
     membership.last_posted_at = now
     membership.save(update_fields=["last_posted_at", "updated_at"])
-    _publish(lounge, {"type": "message.created", "message": message_payload(message)})
+    _publish(lounge, MessageCreated(type="message.created", message=message_payload(message)))
     summoned = summon_coach or COACH_MENTION in text.lower()
     coach = _coach_mention(lounge=lounge, user=author, message=message) if summoned else None
     return MessagePosted(message=message, created=True, last_posted_at=now, coach=coach)
@@ -329,21 +343,31 @@ def message_edit(*, message: Message, editor: User, body: str) -> Message:
     message.body_html = render_markdown(text)
     message.edited_at = timezone.now()
     message.save(update_fields=["body", "body_html", "edited_at", "updated_at"])
-    _publish(message.lounge, {"type": "message.edited", "message": message_payload(message)})
+    _publish(message.lounge, MessageEdited(type="message.edited", message=message_payload(message)))
     return message
 
 
-def _moderate(message: Message, moderator: User, action: str, reason: str, **changes: Any) -> Message:
+def _moderate(
+    message: Message,
+    moderator: User,
+    event_type: MessageModeratedType | Literal["message.unhidden"],
+    reason: str,
+    **changes: Any,
+) -> Message:
     lounge = message.lounge
     _require_moderator(lounge, moderator)
     locked = Message.objects.select_for_update().get(pk=message.pk)
     for field, value in changes.items():
         setattr(locked, field, value)
     locked.save(update_fields=[*changes, "updated_at"])
-    _audit(moderator, lounge, f"message_{action}", locked, reason=reason, author=locked.author_id)
-    event: dict[str, Any] = {"type": f"message.{action}", "id": locked.pk, "by": moderator.pk, "reason": reason}
-    if action == "unhidden":  # members never had the hidden text: send it back with the event
-        event["message"] = message_payload(locked)
+    _audit(moderator, lounge, event_type.replace(".", "_"), locked, reason=reason, author=locked.author_id)
+    event: LoungeEvent
+    if event_type == "message.unhidden":  # members never had the hidden text: send it back with the event
+        event = MessageUnhidden(
+            type=event_type, id=locked.pk, by=moderator.pk, reason=reason, message=message_payload(locked)
+        )
+    else:
+        event = MessageModerated(type=event_type, id=locked.pk, by=moderator.pk, reason=reason)
     _publish(lounge, event)
     return locked
 
@@ -356,13 +380,19 @@ def message_hide(*, message: Message, moderator: User, reason: str) -> Message:
     if message.status == MessageStatus.STREAMING:
         _cancel_generation(message)
     return _moderate(
-        message, moderator, "hidden", reason, hidden_at=timezone.now(), hidden_by=moderator, hidden_reason=reason
+        message,
+        moderator,
+        "message.hidden",
+        reason,
+        hidden_at=timezone.now(),
+        hidden_by=moderator,
+        hidden_reason=reason,
     )
 
 
 @transaction.atomic
 def message_unhide(*, message: Message, moderator: User) -> Message:
-    return _moderate(message, moderator, "unhidden", "", hidden_at=None, hidden_by=None, hidden_reason="")
+    return _moderate(message, moderator, "message.unhidden", "", hidden_at=None, hidden_by=None, hidden_reason="")
 
 
 @transaction.atomic
@@ -373,19 +403,19 @@ def message_delete(*, message: Message, moderator: User, reason: str) -> Message
         raise LoungeError("invalid", "Say why you delete it.", field="reason")
     if message.status == MessageStatus.STREAMING:
         _cancel_generation(message)
-    return _moderate(message, moderator, "deleted", reason, is_deleted=True, pinned_at=None)
+    return _moderate(message, moderator, "message.deleted", reason, is_deleted=True, pinned_at=None)
 
 
 @transaction.atomic
 def message_pin(*, message: Message, moderator: User) -> Message:
     if not message.is_visible:
         raise LoungeError("invalid", "A hidden message cannot be pinned.")
-    return _moderate(message, moderator, "pinned", "", pinned_at=timezone.now(), pinned_by=moderator)
+    return _moderate(message, moderator, "message.pinned", "", pinned_at=timezone.now(), pinned_by=moderator)
 
 
 @transaction.atomic
 def message_unpin(*, message: Message, moderator: User) -> Message:
-    return _moderate(message, moderator, "unpinned", "", pinned_at=None, pinned_by=None)
+    return _moderate(message, moderator, "message.unpinned", "", pinned_at=None, pinned_by=None)
 
 
 # ------------------------------------------------------------------------------------------ members
@@ -413,13 +443,13 @@ def member_mute(*, lounge: Lounge, moderator: User, member: User, minutes: int, 
     _audit(moderator, lounge, "member_muted", member, minutes=minutes, reason=reason)
     _publish(
         lounge,
-        {
-            "type": "member.muted",
-            "user": author_payload(member),
-            "by": moderator.pk,
-            "until": membership.muted_until.isoformat(),
-            "reason": reason,
-        },
+        MemberMuted(
+            type="member.muted",
+            user=author_payload(member),
+            by=moderator.pk,
+            until=membership.muted_until.isoformat(),
+            reason=reason,
+        ),
     )
     return membership
 
@@ -430,7 +460,7 @@ def member_unmute(*, lounge: Lounge, moderator: User, member: User) -> LoungeMem
     membership.muted_until = None
     membership.save(update_fields=["muted_until", "updated_at"])
     _audit(moderator, lounge, "member_unmuted", member)
-    _publish(lounge, {"type": "member.unmuted", "user": author_payload(member), "by": moderator.pk, "until": None})
+    _publish(lounge, MemberUnmuted(type="member.unmuted", user=author_payload(member), by=moderator.pk, until=None))
     return membership
 
 
@@ -441,7 +471,7 @@ def member_kick(*, lounge: Lounge, moderator: User, member: User, reason: str = 
     membership.delete()
     reason = check_reason(reason)
     _audit(moderator, lounge, "member_kicked", member, reason=reason)
-    _publish(lounge, {"type": "member.kicked", "user": author_payload(member), "by": moderator.pk, "reason": reason})
+    _publish(lounge, MemberRemoved(type="member.kicked", user=author_payload(member), by=moderator.pk, reason=reason))
 
 
 @transaction.atomic
@@ -452,7 +482,7 @@ def member_ban(*, lounge: Lounge, moderator: User, member: User, reason: str = "
     membership.save(update_fields=["is_banned", "updated_at"])
     reason = check_reason(reason)
     _audit(moderator, lounge, "member_banned", member, reason=reason)
-    _publish(lounge, {"type": "member.banned", "user": author_payload(member), "by": moderator.pk, "reason": reason})
+    _publish(lounge, MemberRemoved(type="member.banned", user=author_payload(member), by=moderator.pk, reason=reason))
     return membership
 
 
@@ -465,7 +495,7 @@ def member_unban(*, lounge: Lounge, moderator: User, member: User) -> None:
         raise LoungeError("not_found", "That person is not banned here.")
     membership.delete()
     _audit(moderator, lounge, "member_unbanned", member)
-    _publish(lounge, {"type": "member.unbanned", "user": author_payload(member), "by": moderator.pk})
+    _publish(lounge, MemberChanged(type="member.unbanned", user=author_payload(member), by=moderator.pk))
 
 
 # ------------------------------------------------------------------------------------------ moderation
@@ -563,7 +593,7 @@ def report_create(*, message: Message, reporter: User, reason: str) -> Report:
         lounge=lounge, message=message, reporter=reporter, reason=reason, reported_body=message.body
     )
     _audit(reporter, lounge, "message_reported", message, reason=reason)
-    _publish(lounge, {"type": "report.created", "audience": "moderators", "report": report_payload(report)})
+    _publish(lounge, ReportEvent(type="report.created", audience="moderators", report=report_payload(report)))
     return report
 
 
@@ -588,7 +618,7 @@ def report_resolve(*, report: Report, moderator: User, action: str, note: str = 
     report.resolution = action if action == "dismiss" else f"{action}: {note}"
     report.save(update_fields=["status", "handled_by", "handled_at", "resolution", "updated_at"])
     _audit(moderator, lounge, "report_resolved", report.message, report=report.pk, resolution=action)
-    _publish(lounge, {"type": "report.resolved", "audience": "moderators", "report": report_payload(report)})
+    _publish(lounge, ReportEvent(type="report.resolved", audience="moderators", report=report_payload(report)))
     return report
 
 
@@ -652,7 +682,7 @@ def _coach_reply_create(*, lounge: Lounge, user: User, request_id: str, reply_to
         reply_to=reply_to,
         provider_label=_coach_label(lounge),
     )
-    _publish(lounge, {"type": "message.created", "message": message_payload(message)})
+    _publish(lounge, MessageCreated(type="message.created", message=message_payload(message)))
     enqueue("workers.tasks.lounges.coach_reply_task", message.pk)
     return message
 

@@ -14,9 +14,11 @@ from pydantic import Field
 from domains.accounts.models import User
 from domains.lounges import services
 from domains.lounges.coach import live_text
+from domains.lounges.events import PresenceJoined, PresenceLeft, Typing, UserRef
 from domains.lounges.models import Lounge, LoungeMembership
 from domains.lounges.rules import can_view
 from domains.lounges.selectors import (
+    author_payload,
     lounge_get,
     lounge_get_viewable,
     lounge_rights,
@@ -122,12 +124,13 @@ class LoungeConsumer(StreamConsumer):
 
     async def connected(self) -> None:
         if await presence_enter(self.lounge.stream, self.user.pk, ttl=settings.PRESENCE_TTL_SECONDS):
-            joined = {"type": "presence.joined", "user": {"id": self.user.pk, "name": self.user.public_name}}
+            joined = PresenceJoined(type="presence.joined", user=author_payload(self.user))
             await apublish_ephemeral(self.lounge.stream, joined)
 
     async def disconnected(self) -> None:
         if await presence_leave(self.lounge.stream, self.user.pk):
-            await apublish_ephemeral(self.lounge.stream, {"type": "presence.left", "user": {"id": self.user.pk}})
+            left = PresenceLeft(type="presence.left", user=UserRef(id=self.user.pk))
+            await apublish_ephemeral(self.lounge.stream, left)
 
     # ------------------------------------------------------------------ state
     def snapshot_data(self, stream: str) -> dict[str, Any]:
@@ -208,9 +211,7 @@ class LoungeConsumer(StreamConsumer):
         decision = await atake(f"typing:{self.primary}:{self.user.pk}", Bucket(1, 0.5))
         if decision.allowed:
             await presence_touch(self.lounge.stream, self.user.pk, ttl=settings.PRESENCE_TTL_SECONDS)
-            await apublish_ephemeral(
-                self.lounge.stream, {"type": "typing", "user": {"id": self.user.pk, "name": self.user.public_name}}
-            )
+            await apublish_ephemeral(self.lounge.stream, Typing(type="typing", user=author_payload(self.user)))
 
     async def handle_ping(self, message: PingMessage) -> None:
         await presence_touch(self.lounge.stream, self.user.pk, ttl=settings.PRESENCE_TTL_SECONDS)

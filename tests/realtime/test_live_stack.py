@@ -19,6 +19,7 @@ from domains.accounts.models import Role
 from realtime.models import StreamEvent
 from realtime.publish import publish_on_commit
 from realtime.streams import user_stream
+from tests.events import Probe
 from tests.factories import MembershipFactory
 from tests.live import LiveStack, recv_json, recv_until
 
@@ -164,7 +165,7 @@ def test_the_beat_queue_worker_runs_the_retention_sweep(live_stack: LiveStack) -
 
     stream = "lounge.live-sweep"
     for n in range(1, 4):
-        publish_on_commit(stream, {"type": "note", "n": n})
+        publish_on_commit(stream, Probe(type="note", n=n))
     StreamEvent.objects.filter(stream_id=stream, seq__lte=2).update(created_at=timezone.now() - timedelta(days=2))
 
     app.send_task("workers.tasks.realtime.stream_events_sweep_task", queue="beat")

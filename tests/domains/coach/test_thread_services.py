@@ -1,6 +1,6 @@
 """The private coach thread services (create, rename, ask, regenerate, stop, delete) and the beat
 sweep that marks stale replies: what each writes, what each refuses, and the exact events each
-publishes on the thread's stream."""
+publishes on the thread's stream (`capture_events`, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -16,20 +16,42 @@ from domains.ai.replies import reply_run_once
 from domains.ai.services import chat_is_cancelled
 from domains.coach import services
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
-from domains.coach.selectors import thread_message_payload
 from domains.coach.thread_reply import live_text_for
 from domains.common.errors import Refusal
-from realtime.models import Stream, StreamEvent
+from realtime.models import Stream
 from tests.domains.notes.helpers import World
+from tests.events import CapturedEvents
 from workers.tasks.coach import thread_streams_sweep_task
 
 pytestmark = pytest.mark.django_db
 
 
-def _events(thread: CoachThread) -> list[dict[str, Any]]:
-    """What was published on the thread's stream, in order, as published (type and payload)."""
-    rows = StreamEvent.objects.filter(stream_id=thread.stream).order_by("seq")
-    return [{"type": row.type, **row.payload} for row in rows]
+def _events(events: CapturedEvents, thread: CoachThread) -> list[dict[str, Any]]:
+    """What was published on the thread's stream, in order (type and payload), all of it durable."""
+    assert events.select(thread.stream) == events.select(thread.stream, durable=True)
+    return events.events(thread.stream)
+
+
+def _wire(message: ThreadMessage, **changes: Any) -> dict[str, Any]:
+    """A thread message as its events carry it (docs/realtime-protocol.md, "ThreadMessage"), built
+    from its row: version 1 of 1, without citations or error unless `changes` says."""
+    wire = {
+        "id": message.pk,
+        "role": message.role,
+        "body": message.body,
+        "html": message.body_html,
+        "status": message.status,
+        "client_msg_id": message.client_msg_id,
+        "parent_id": message.parent_id,
+        "version": 1,
+        "versions": 1,
+        "current": True,
+        "provider_label": message.provider_label,
+        "citations": [],
+        "error": None,
+        "created_at": message.created_at.isoformat(),
+    }
+    return {**wire, **changes}
 
 
 def _thread(world: World, title: str = "Interviews") -> CoachThread:
@@ -46,14 +68,16 @@ def _finish(reply: ThreadMessage) -> None:
 
 
 # ------------------------------------------------------------------------------------ create, rename
-def test_a_member_creates_a_thread_with_its_title_tidied_or_the_default(world: World) -> None:
+def test_a_member_creates_a_thread_with_its_title_tidied_or_the_default(
+    world: World, capture_events: CapturedEvents
+) -> None:
     """A member's new thread is theirs, titled as given with spaces collapsed, or "New conversation"."""
     # when a member creates two threads, then each is theirs with the tidied or default title
     named = services.thread_create(user=world.learner, organisation=world.org, title="  Pay   talks ")
     untitled = services.thread_create(user=world.learner, organisation=world.org)
     assert (named.owner, named.organisation, named.title) == (world.learner, world.org, "Pay talks")
     assert untitled.title == services.THREAD_TITLE_DEFAULT
-    assert _events(named) == []
+    assert capture_events.events() == []
 
 
 def test_creating_a_thread_is_refused_to_a_non_member_and_for_a_long_title(world: World) -> None:
@@ -69,7 +93,7 @@ def test_creating_a_thread_is_refused_to_a_non_member_and_for_a_long_title(world
     assert not CoachThread.objects.exists()
 
 
-def test_renaming_a_thread_saves_and_publishes_the_new_title(world: World) -> None:
+def test_renaming_a_thread_saves_and_publishes_the_new_title(world: World, capture_events: CapturedEvents) -> None:
     """The owner renames a thread; its sockets hear `thread.renamed` with the new title."""
     # given a thread
     thread = _thread(world)
@@ -77,10 +101,12 @@ def test_renaming_a_thread_saves_and_publishes_the_new_title(world: World) -> No
     renamed = services.thread_rename(thread=thread, user=world.learner, title=" Salary  talk ")
     # then the title is stored tidied and exactly one event is published
     assert CoachThread.objects.get(pk=thread.pk).title == renamed.title == "Salary talk"
-    assert _events(thread) == [{"type": "thread.renamed", "title": "Salary talk"}]
+    assert _events(capture_events, thread) == [{"type": "thread.renamed", "title": "Salary talk"}]
 
 
-def test_renaming_is_refused_for_an_empty_title_and_to_anyone_but_the_owner(world: World) -> None:
+def test_renaming_is_refused_for_an_empty_title_and_to_anyone_but_the_owner(
+    world: World, capture_events: CapturedEvents
+) -> None:
     """An empty title is invalid; another person's thread answers like a missing one; nothing is published."""
     # given a thread
     thread = _thread(world)
@@ -93,12 +119,12 @@ def test_renaming_is_refused_for_an_empty_title_and_to_anyone_but_the_owner(worl
     assert (empty.value.code, empty.value.field) == ("invalid", "title")
     assert stranger.value.code == "not_found"
     assert CoachThread.objects.get(pk=thread.pk).title == "Interviews"
-    assert _events(thread) == []
+    assert capture_events.events() == []
 
 
 # ------------------------------------------------------------------------------------ ask
 def test_asking_stores_the_question_starts_a_reply_and_publishes_both(
-    world: World, django_capture_on_commit_callbacks: Any
+    world: World, django_capture_on_commit_callbacks: Any, capture_events: CapturedEvents
 ) -> None:
     """A question is stored with its rendered HTML; a streaming coach reply answers it; both are
     published as `message.created`, and the reply's job is enqueued after commit."""
@@ -123,26 +149,30 @@ def test_asking_stores_the_question_starts_a_reply_and_publishes_both(
         "m1",
     )
     # and exactly these events were published, in this order
-    assert _events(thread) == [
-        {"type": "message.created", "message": thread_message_payload(question)},
-        {"type": "message.created", "message": thread_message_payload(reply)},
+    assert _events(capture_events, thread) == [
+        {"type": "message.created", "message": _wire(question, role="user", status="complete")},
+        {
+            "type": "message.created",
+            "message": _wire(reply, role="coach", body="", html="", status="streaming", parent_id=question.pk),
+        },
     ]
-    assert _events(thread)[1]["message"]["status"] == "streaming"
     assert len(callbacks) >= 2  # the events' sends and the reply task wait for the commit
 
 
-def test_asking_again_with_the_same_client_msg_id_returns_the_first_pair(world: World) -> None:
+def test_asking_again_with_the_same_client_msg_id_returns_the_first_pair(
+    world: World, capture_events: CapturedEvents
+) -> None:
     """A repeated send (a retry after a lost ack) changes nothing and publishes nothing more."""
     # given a question already asked
     thread = _thread(world)
     question, reply, _ = _ask(world, thread)
-    before = _events(thread)
+    before = capture_events.events()
     # when the same message is sent again
     again, again_reply, created = _ask(world, thread, body="Something else", msg_id="m1")
     # then the first pair comes back and nothing new is stored or published
     assert (again.pk, again_reply.pk if again_reply else None, created) == (question.pk, reply.pk, False)
     assert ThreadMessage.objects.filter(thread=thread).count() == 2
-    assert _events(thread) == before
+    assert capture_events.events() == before
 
 
 @pytest.mark.parametrize(
@@ -154,7 +184,9 @@ def test_asking_again_with_the_same_client_msg_id_returns_the_first_pair(world: 
         ("Hello", "x" * 65, "invalid", "client_msg_id"),
     ],
 )
-def test_bad_questions_are_refused_on_their_field(world: World, body: str, msg_id: str, code: str, field: str) -> None:
+def test_bad_questions_are_refused_on_their_field(
+    world: World, body: str, msg_id: str, code: str, field: str, capture_events: CapturedEvents
+) -> None:
     """An empty or oversize question, or a missing or oversize client_msg_id, is refused on that field."""
     # given a thread
     thread = _thread(world)
@@ -163,7 +195,7 @@ def test_bad_questions_are_refused_on_their_field(world: World, body: str, msg_i
         _ask(world, thread, body=body, msg_id=msg_id)
     assert (refused.value.code, refused.value.field) == (code, field)
     assert not ThreadMessage.objects.filter(thread=thread).exists()
-    assert _events(thread) == []
+    assert capture_events.events() == []
 
 
 def test_a_second_question_waits_for_the_streaming_reply(world: World) -> None:
@@ -180,35 +212,38 @@ def test_a_second_question_waits_for_the_streaming_reply(world: World) -> None:
     assert _ask(world, thread, body="And then?", msg_id="m2")[2] is True
 
 
-def test_another_person_cannot_ask_in_a_thread(world: World) -> None:
+def test_another_person_cannot_ask_in_a_thread(world: World, capture_events: CapturedEvents) -> None:
     """Someone else's thread answers like a missing one."""
     thread = _thread(world)
     with pytest.raises(Refusal) as refused:
         services.thread_message_post(thread=thread, user=world.moderator, body="Hi", client_msg_id="x")
     assert refused.value.code == "not_found"
-    assert _events(thread) == []
+    assert capture_events.events() == []
 
 
 # ------------------------------------------------------------------------------------ regenerate
-def test_regenerating_answers_the_last_question_again_as_a_new_version(world: World) -> None:
+def test_regenerating_answers_the_last_question_again_as_a_new_version(
+    world: World, capture_events: CapturedEvents
+) -> None:
     """A regenerated answer is a sibling of the first (version 2 of 2); the first stays. Idempotent
     by request_id: a repeat returns the same reply and publishes nothing more."""
     # given an answered question
     thread = _thread(world)
     question, first, _ = _ask(world, thread)
     _finish(first)
+    capture_events.clear()
     # when the owner regenerates
     reply, created = services.thread_regenerate(thread=thread, user=world.learner, request_id="r1")
     # then a second streaming reply answers the same question, and it alone is published
     assert created is True
     assert (reply.parent_id, reply.status, reply.request_id) == (question.pk, ThreadMessageStatus.STREAMING, "r1")
-    payload = thread_message_payload(reply)
-    assert (payload["version"], payload["versions"], payload["current"]) == (2, 2, True)
-    assert _events(thread)[2:] == [{"type": "message.created", "message": payload}]
+    assert _events(capture_events, thread) == [
+        {"type": "message.created", "message": _wire(reply, status="streaming", version=2, versions=2, current=True)}
+    ]
     # when the same request is repeated, then nothing changes
     again, created_again = services.thread_regenerate(thread=thread, user=world.learner, request_id="r1")
     assert (again.pk, created_again) == (reply.pk, False)
-    assert len(_events(thread)) == 3
+    assert len(capture_events) == 1
 
 
 def test_regenerating_is_refused_without_a_question_while_streaming_and_without_a_request_id(world: World) -> None:
@@ -293,7 +328,9 @@ def test_deleting_is_refused_to_anyone_but_the_owner(world: World) -> None:
 
 
 # ------------------------------------------------------------------------------------ the sweep
-def test_the_sweep_marks_only_stale_replies_without_a_running_job_as_interrupted(world: World, settings: Any) -> None:
+def test_the_sweep_marks_only_stale_replies_without_a_running_job_as_interrupted(
+    world: World, settings: Any, capture_events: CapturedEvents
+) -> None:
     """The beat sweep marks a reply streaming for longer than COACH_STALE_SECONDS, whose job holds no
     run lock, as interrupted with the text it had, and publishes `message.completed`. A fresh reply,
     and a stale one whose worker still runs, are left alone."""
@@ -309,7 +346,7 @@ def test_the_sweep_marks_only_stale_replies_without_a_running_job_as_interrupted
     live.start()
     live.append("Situation, task")
     assert reply_run_once(running.cancel_key)  # its worker is alive and holds the run lock
-    before = [len(_events(thread)) for thread in threads]
+    capture_events.clear()
     # when the beat task runs
     swept = thread_streams_sweep_task()
     # then only the stale reply is interrupted, keeping its live text
@@ -319,7 +356,14 @@ def test_the_sweep_marks_only_stale_replies_without_a_running_job_as_interrupted
     assert ThreadMessage.objects.get(pk=fresh.pk).status == ThreadMessageStatus.STREAMING
     assert ThreadMessage.objects.get(pk=running.pk).status == ThreadMessageStatus.STREAMING
     # and exactly one event was published, on the stale reply's thread
-    assert _events(threads[0])[before[0] :] == [{"type": "message.completed", "message": thread_message_payload(stale)}]
-    assert [len(_events(thread)) for thread in threads[1:]] == before[1:]
+    interrupted = _wire(
+        stale,
+        body="Situation, task",
+        status="interrupted",
+        error={"code": "worker_lost", "message": stale.error_message},
+    )
+    assert [(p.stream, p.durable) for p in capture_events] == [(threads[0].stream, True)]
+    assert capture_events.events() == [{"type": "message.completed", "message": interrupted}]
+    assert stale.body_html.startswith("<p>Situation, task")
     # when it runs again, then there is nothing left to sweep
     assert thread_streams_sweep_task() == 0

@@ -1,4 +1,5 @@
-"""Lounge services: rights on every action, idempotency, revisions, audit and the events published."""
+"""Lounge services: rights on every action, idempotency, revisions, audit and the exact events
+published (`capture_events`, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from domains.compliance.models import AuditEvent
 from domains.lounges import services
 from domains.lounges.models import LoungeAccess, LoungeMembership, LoungeRole, Message, MessageStatus, ReportStatus
 from domains.lounges.services import LoungeError
-from realtime.models import StreamEvent
+from tests.events import CapturedEvents
 from tests.factories import UserFactory
 from tests.factories.lounges import LoungeFactory
 
@@ -23,29 +24,73 @@ pytestmark = pytest.mark.django_db
 
 
 def _member(lounge: Any, role: str = LoungeRole.MEMBER) -> Any:
-    user = UserFactory()
+    user = UserFactory.create()
     Membership.objects.create(user=user, organisation=lounge.organisation, role=Role.LEARNER)
     LoungeMembership.objects.create(lounge=lounge, user=user, role=role)
     return user
 
 
-def _events(lounge: Any) -> list[str]:
-    return list(StreamEvent.objects.filter(stream_id=lounge.stream).order_by("seq").values_list("type", flat=True))
+def _user(user: Any) -> dict[str, Any]:
+    return {"id": user.pk, "name": user.public_name}
+
+
+def _wire(message: Message, **changes: Any) -> dict[str, Any]:
+    """A message as its events carry it (docs/realtime-protocol.md, "Message"), built from its row:
+    not pinned, hidden or deleted, unedited, without usage, error or citations unless `changes` says."""
+    wire: dict[str, Any] = {
+        "id": message.pk,
+        "author": _user(message.author) if message.author_kind == "user" else None,
+        "author_kind": message.author_kind,
+        "body": message.body,
+        "html": message.body_html,
+        "status": message.status,
+        "reply_to": message.reply_to_id,
+        "client_msg_id": message.client_msg_id,
+        "summoned_by": message.summoned_by_id,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": None,
+        "pinned": False,
+        "hidden": False,
+        "deleted": False,
+        "hidden_reason": "",
+        "provider_label": message.provider_label,
+        "usage": {"tokens_in": 0, "tokens_out": 0},
+        "error": None,
+        "citations": [],
+    }
+    if message.author_kind == "coach":
+        wire["coach_name"] = message.lounge.coach_name
+    return {**wire, **changes}
+
+
+def _durable(events: CapturedEvents, lounge: Any) -> list[dict[str, Any]]:
+    """The lounge's events, asserting that every one was durable (a row with a seq)."""
+    assert events.select(lounge.stream) == events.select(lounge.stream, durable=True)
+    return events.events(lounge.stream)
 
 
 @pytest.fixture
 def lounge() -> Any:
-    return LoungeFactory()
+    return LoungeFactory.create()
 
 
-def test_a_post_publishes_one_durable_event_and_a_repeat_publishes_none(lounge: Any) -> None:
+def test_a_post_publishes_one_durable_event_and_a_repeat_publishes_none(
+    lounge: Any, capture_events: CapturedEvents
+) -> None:
     author = _member(lounge)
     first = services.message_post(lounge=lounge, author=author, body=" hi ", client_msg_id="x")
     again = services.message_post(lounge=lounge, author=author, body="hi", client_msg_id="x")
     assert (first.created, again.created) == (True, False)
     assert first.message.pk == again.message.pk
     assert first.message.body == "hi"
-    assert _events(lounge) == ["message.created"]
+    message = Message.objects.get(pk=first.message.pk)
+    assert _durable(capture_events, lounge) == [
+        {
+            "type": "message.created",
+            "message": _wire(message, author=_user(author), author_kind="user", body="hi", status="complete"),
+        }
+    ]
+    assert [p.seq for p in capture_events] == [1]
 
 
 def test_raw_html_in_a_post_is_escaped_and_images_never_render(lounge: Any) -> None:
@@ -61,13 +106,13 @@ def test_raw_html_in_a_post_is_escaped_and_images_never_render(lounge: Any) -> N
     assert 'rel="nofollow noopener noreferrer"' in message.body_html
 
 
-def test_non_members_cannot_post_and_nothing_is_stored(lounge: Any) -> None:
-    outsider = UserFactory()
+def test_non_members_cannot_post_and_nothing_is_stored(lounge: Any, capture_events: CapturedEvents) -> None:
+    outsider = UserFactory.create()
     with pytest.raises(LoungeError) as refusal:
         services.message_post(lounge=lounge, author=outsider, body="hi", client_msg_id="y")
     assert refusal.value.code == "not_member"
     assert not Message.objects.exists()
-    assert _events(lounge) == []
+    assert capture_events.events() == []
 
 
 def test_a_mute_lifts_itself(lounge: Any) -> None:
@@ -110,32 +155,36 @@ def test_moderators_cannot_act_on_the_owner_or_each_other(lounge: Any) -> None:
     assert not LoungeMembership.objects.filter(muted_until__isnull=False).exists()
 
 
-def test_every_moderation_action_is_audited_and_published(lounge: Any) -> None:
+def test_every_moderation_action_is_audited_and_published(lounge: Any, capture_events: CapturedEvents) -> None:
     moderator = _member(lounge, LoungeRole.MODERATOR)
     member = _member(lounge)
     message = services.message_post(lounge=lounge, author=member, body="hello", client_msg_id="m").message
+    posted = _wire(message)
     services.message_pin(message=message, moderator=moderator)
     services.message_unpin(message=message, moderator=moderator)
     services.message_hide(message=message, moderator=moderator, reason="off topic")
     services.message_unhide(message=message, moderator=moderator)
     services.message_delete(message=message, moderator=moderator, reason="spam")
-    services.member_mute(lounge=lounge, moderator=moderator, member=member, minutes=1)
+    muted = services.member_mute(lounge=lounge, moderator=moderator, member=member, minutes=1)
     services.member_unmute(lounge=lounge, moderator=moderator, member=member)
     services.lounge_settings_set(lounge=lounge, moderator=moderator, locked=True, slow_mode_seconds=10)
     services.member_ban(lounge=lounge, moderator=moderator, member=member, reason="abuse")
     services.member_unban(lounge=lounge, moderator=moderator, member=member)
-    assert _events(lounge) == [
-        "message.created",
-        "message.pinned",
-        "message.unpinned",
-        "message.hidden",
-        "message.unhidden",
-        "message.deleted",
-        "member.muted",
-        "member.unmuted",
-        "lounge.updated",
-        "member.banned",
-        "member.unbanned",
+    by, user = moderator.pk, _user(member)
+    assert muted.muted_until is not None
+    assert _durable(capture_events, lounge) == [
+        {"type": "message.created", "message": posted},
+        {"type": "message.pinned", "id": message.pk, "by": by, "reason": ""},
+        {"type": "message.unpinned", "id": message.pk, "by": by, "reason": ""},
+        {"type": "message.hidden", "id": message.pk, "by": by, "reason": "off topic"},
+        # unhidden, unpinned again: the message as it was posted, which members never saw hidden
+        {"type": "message.unhidden", "id": message.pk, "by": by, "reason": "", "message": posted},
+        {"type": "message.deleted", "id": message.pk, "by": by, "reason": "spam"},
+        {"type": "member.muted", "user": user, "by": by, "until": muted.muted_until.isoformat(), "reason": ""},
+        {"type": "member.unmuted", "user": user, "by": by, "until": None},
+        {"type": "lounge.updated", "locked": True, "slow_mode_seconds": 10, "by": by},
+        {"type": "member.banned", "user": user, "by": by, "reason": "abuse"},
+        {"type": "member.unbanned", "user": user, "by": by},
     ]
     actions = set(AuditEvent.objects.filter(actor=moderator).values_list("action", flat=True))
     assert actions == {
@@ -165,7 +214,7 @@ def test_hiding_needs_a_reason_and_a_moderator(lounge: Any) -> None:
     assert message.hidden_at is None
 
 
-def test_an_edit_keeps_the_reported_text(lounge: Any) -> None:
+def test_an_edit_keeps_the_reported_text(lounge: Any, capture_events: CapturedEvents) -> None:
     moderator = _member(lounge, LoungeRole.MODERATOR)
     author = _member(lounge)
     reporter = _member(lounge)
@@ -182,12 +231,34 @@ def test_an_edit_keeps_the_reported_text(lounge: Any) -> None:
     assert resolved.status == ReportStatus.ACTIONED
     message.refresh_from_db()
     assert message.is_deleted
+    assert message.edited_at is not None
+    reported = {
+        "id": report.pk,
+        "message_id": message.pk,
+        "reporter": _user(reporter),
+        "reason": "rude",
+        "reported_body": "rude words",
+        "status": "open",
+        "resolution": "",
+        "created_at": report.created_at.isoformat(),
+    }
+    edited = _wire(message, body="nice words", edited_at=message.edited_at.isoformat())
+    assert _durable(capture_events, lounge)[1:] == [
+        {"type": "report.created", "audience": "moderators", "report": reported},
+        {"type": "message.edited", "message": edited},
+        {"type": "message.deleted", "id": message.pk, "by": moderator.pk, "reason": "rude"},
+        {
+            "type": "report.resolved",
+            "audience": "moderators",
+            "report": {**reported, "status": "actioned", "resolution": "delete: rude"},
+        },
+    ]
 
 
 def test_invite_lounges_need_the_code_and_members_lounges_need_a_moderator() -> None:
-    invite = LoungeFactory(access=LoungeAccess.INVITE, invite_code="sesame")
-    members = LoungeFactory(access=LoungeAccess.MEMBERS)
-    person = UserFactory()
+    invite = LoungeFactory.create(access=LoungeAccess.INVITE, invite_code="sesame")
+    members = LoungeFactory.create(access=LoungeAccess.MEMBERS)
+    person = UserFactory.create()
     with pytest.raises(LoungeError):
         services.lounge_join(lounge=invite, user=person, invite_code="wrong")
     with pytest.raises(LoungeError):
@@ -196,7 +267,9 @@ def test_invite_lounges_need_the_code_and_members_lounges_need_a_moderator() -> 
     assert services.lounge_join(lounge=invite, user=person, invite_code="sesame").role == LoungeRole.MEMBER
 
 
-def test_a_coach_summons_is_idempotent_and_respects_mutes(lounge: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_a_coach_summons_is_idempotent_and_respects_mutes(
+    lounge: Any, django_capture_on_commit_callbacks: Any, capture_events: CapturedEvents
+) -> None:
     member = _member(lounge)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         reply, created = services.coach_summon(lounge=lounge, user=member, request_id="r1")
@@ -205,7 +278,15 @@ def test_a_coach_summons_is_idempotent_and_respects_mutes(lounge: Any, django_ca
     assert reply.pk == again.pk
     assert reply.status == MessageStatus.STREAMING
     assert Message.objects.filter(author_kind="coach").count() == 1
-    assert _events(lounge) == ["message.created"]
+    assert _durable(capture_events, lounge) == [
+        {
+            "type": "message.created",
+            "message": _wire(
+                reply, author=None, author_kind="coach", body="", html="", status="streaming", summoned_by=member.pk
+            ),
+        }
+    ]
+    assert _wire(reply)["coach_name"] == lounge.coach_name
     # one on-commit send for the event, one enqueue of the job: the repeat added neither
     assert len(callbacks) == 2
     moderator = _member(lounge, LoungeRole.MODERATOR)
@@ -216,7 +297,7 @@ def test_a_coach_summons_is_idempotent_and_respects_mutes(lounge: Any, django_ca
 
 
 def test_a_coach_mention_in_slow_mode_posts_and_summons_in_one_call(
-    lounge: Any, django_capture_on_commit_callbacks: Any
+    lounge: Any, django_capture_on_commit_callbacks: Any, capture_events: CapturedEvents
 ) -> None:
     """In a slow-mode lounge, a post that mentions @coach lands and starts the coach reply in the
     same call: the summons is not refused by the slow-mode window the post itself just opened."""
@@ -236,7 +317,10 @@ def test_a_coach_mention_in_slow_mode_posts_and_summons_in_one_call(
     assert reply is not None
     assert (reply.author_kind, reply.status, reply.reply_to_id) == ("coach", MessageStatus.STREAMING, posted.message.pk)
     assert (reply.summoned_by_id, reply.coach_request_id) == (member.pk, "mention-q")
-    assert _events(lounge) == ["message.created", "message.created"]
+    assert _durable(capture_events, lounge) == [
+        {"type": "message.created", "message": _wire(posted.message)},
+        {"type": "message.created", "message": _wire(reply, reply_to=posted.message.pk, status="streaming")},
+    ]
     assert len(callbacks) == 3  # two event sends and one enqueue of the coach job
     assert posted.last_posted_at == LoungeMembership.objects.get(lounge=lounge, user=member).last_posted_at
     # and slow mode still holds the member's next post back
@@ -246,7 +330,7 @@ def test_a_coach_mention_in_slow_mode_posts_and_summons_in_one_call(
     assert Message.objects.count() == 2
 
 
-def test_a_refused_coach_mention_leaves_the_post_and_says_why(lounge: Any) -> None:
+def test_a_refused_coach_mention_leaves_the_post_and_says_why(lounge: Any, capture_events: CapturedEvents) -> None:
     """When the AI quota refuses the summons a @coach mention asks for, the post still lands and the
     outcome carries the refusal (code and retry time); no reply is created."""
     # given a member allowed one coach request an hour, who has used it
@@ -266,7 +350,11 @@ def test_a_refused_coach_mention_leaves_the_post_and_says_why(lounge: Any) -> No
     assert posted.coach.refusal.code == "quota"
     assert posted.coach.refusal.retry_after == pytest.approx(3600)
     assert Message.objects.filter(author_kind="coach").count() == 1
-    assert _events(lounge) == ["message.created", "message.created", "message.created"]
+    assert _durable(capture_events, lounge) == [
+        {"type": "message.created", "message": _wire(first.message)},
+        {"type": "message.created", "message": _wire(first.coach.reply)},
+        {"type": "message.created", "message": _wire(posted.message, body="and @Coach two")},
+    ]
 
 
 def test_a_repeated_mention_post_summons_nothing(lounge: Any) -> None:
@@ -278,7 +366,9 @@ def test_a_repeated_mention_post_summons_nothing(lounge: Any) -> None:
     assert Message.objects.filter(author_kind="coach").count() == 1
 
 
-def test_moderation_apply_dispatches_every_action_the_socket_accepts(lounge: Any) -> None:
+def test_moderation_apply_dispatches_every_action_the_socket_accepts(
+    lounge: Any, capture_events: CapturedEvents
+) -> None:
     """`moderation_apply` handles exactly the actions the `moderate` message allows, each through
     its own service (the same events as calling those services directly)."""
     assert set(get_args(services.ModerationAction)) == {
@@ -303,24 +393,34 @@ def test_moderation_apply_dispatches_every_action_the_socket_accepts(lounge: Any
         {"action": "ban", "user_id": member.pk, "reason": "abuse"},
         {"action": "unban", "user_id": member.pk},
     ]
-    for step in steps:
-        assert services.moderation_apply(lounge=lounge, moderator=moderator, **step) == step["action"]
-    kicked = _member(lounge)
-    services.moderation_apply(lounge=lounge, moderator=moderator, action="kick", user_id=kicked.pk)
-    assert _events(lounge)[1:] == [
-        "message.pinned",
-        "message.unpinned",
-        "message.hidden",
-        "message.unhidden",
-        "member.muted",
-        "member.unmuted",
-        "lounge.updated",
-        "lounge.updated",
-        "lounge.updated",
-        "message.deleted",
-        "member.banned",
-        "member.unbanned",
-        "member.kicked",
+    posted = _wire(message)
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        for step in steps:
+            assert services.moderation_apply(lounge=lounge, moderator=moderator, **step) == step["action"]
+        kicked = _member(lounge)
+        services.moderation_apply(lounge=lounge, moderator=moderator, action="kick", user_id=kicked.pk)
+    by, user, pk = moderator.pk, _user(member), message.pk
+    assert _durable(capture_events, lounge)[1:] == [
+        {"type": "message.pinned", "id": pk, "by": by, "reason": ""},
+        {"type": "message.unpinned", "id": pk, "by": by, "reason": ""},
+        {"type": "message.hidden", "id": pk, "by": by, "reason": "off topic"},
+        {"type": "message.unhidden", "id": pk, "by": by, "reason": "", "message": posted},
+        {
+            "type": "member.muted",
+            "user": user,
+            "by": by,
+            "until": (now + timedelta(minutes=5)).isoformat(),
+            "reason": "",
+        },
+        {"type": "member.unmuted", "user": user, "by": by, "until": None},
+        {"type": "lounge.updated", "locked": True, "slow_mode_seconds": 0, "by": by},
+        {"type": "lounge.updated", "locked": False, "slow_mode_seconds": 0, "by": by},
+        {"type": "lounge.updated", "locked": False, "slow_mode_seconds": 10, "by": by},
+        {"type": "message.deleted", "id": pk, "by": by, "reason": "spam"},
+        {"type": "member.banned", "user": user, "by": by, "reason": "abuse"},
+        {"type": "member.unbanned", "user": user, "by": by},
+        {"type": "member.kicked", "user": _user(kicked), "by": by, "reason": ""},
     ]
 
 
@@ -334,7 +434,7 @@ def test_moderation_apply_dispatches_every_action_the_socket_accepts(lounge: Any
     ],
 )
 def test_moderation_apply_refuses_a_missing_field_or_a_stranger_and_changes_nothing(
-    lounge: Any, step: dict[str, Any], code: str, field: str
+    lounge: Any, step: dict[str, Any], code: str, field: str, capture_events: CapturedEvents
 ) -> None:
     """An action without the field it needs, or aimed at someone outside the organisation, is
     refused field by field, and nothing is published."""
@@ -342,7 +442,7 @@ def test_moderation_apply_refuses_a_missing_field_or_a_stranger_and_changes_noth
     with pytest.raises(LoungeError) as refusal:
         services.moderation_apply(lounge=lounge, moderator=moderator, **step)
     assert (refusal.value.code, refusal.value.field) == (code, field)
-    assert _events(lounge) == []
+    assert capture_events.events() == []
 
 
 def test_a_mute_needs_minutes_once_the_member_is_found(lounge: Any) -> None:
