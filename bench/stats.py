@@ -46,4 +46,4 @@ def ratio(value: float | None, baseline: float | None, digits: int = 2) -> float
     """value / baseline, or None when either is missing or the baseline is 0."""
     if value is None or baseline in (None, 0):
         return None
-    return round(value / baseline, digits)  # type: ignore[operator]
+    return round(value / baseline, digits)

@@ -52,5 +52,5 @@ def presence_user_ids(stream: str) -> list[int]:
     from realtime.redis import get_sync_redis
 
     _, seen_key = _keys(stream)
-    members: list[Any] = get_sync_redis().zrangebyscore(seen_key, time.time(), "+inf")  # type: ignore[assignment]
+    members: list[Any] = get_sync_redis().zrangebyscore(seen_key, time.time(), "+inf")
     return [int(member) for member in members]

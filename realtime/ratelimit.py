@@ -57,10 +57,10 @@ def _decision(raw: list[Any]) -> Decision:
 def take(name: str, bucket: Bucket, *, cost: float = 1, now: float | None = None) -> Decision:
     client = get_sync_redis()
     args = [bucket.capacity, bucket.refill_per_second, time.time() if now is None else now, cost]
-    return _decision(client.eval(_SCRIPT, 1, _key(name), *args))  # type: ignore[arg-type]
+    return _decision(client.eval(_SCRIPT, 1, _key(name), *args))
 
 
 async def atake(name: str, bucket: Bucket, *, cost: float = 1, now: float | None = None) -> Decision:
     client = get_async_redis()
     args = [bucket.capacity, bucket.refill_per_second, time.time() if now is None else now, cost]
-    return _decision(await client.eval(_SCRIPT, 1, _key(name), *args))  # type: ignore[arg-type]
+    return _decision(await client.eval(_SCRIPT, 1, _key(name), *args))

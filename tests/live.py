@@ -393,7 +393,7 @@ WS_RECEIVE_SECONDS = 10
 
 async def recv_json(ws: Any, timeout: float = WS_RECEIVE_SECONDS) -> dict[str, Any]:
     """The next frame of a `websockets` client connection, decoded."""
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
 async def recv_until(ws: Any, frame_type: str, timeout: float = WS_RECEIVE_SECONDS) -> dict[str, Any]:

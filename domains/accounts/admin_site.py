@@ -70,7 +70,7 @@ class OrganisationAdminSite(admin.AdminSite):
             if self.has_permission(request):
                 return HttpResponseRedirect(reverse(f"{self.name}:index"))
             raise PermissionDenied
-        return secure_admin_login(super().login)(request, extra_context)  # type: ignore[no-any-return]
+        return secure_admin_login(super().login)(request, extra_context)
 
     def password_change(  # type: ignore[override]
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -249,7 +249,7 @@ class OrganisationScopedMixin:
         return self.staff_delete and is_organisation_staff(request)
 
 
-class OrganisationModelAdmin(OrganisationScopedMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganisationModelAdmin(OrganisationScopedMixin, admin.ModelAdmin):
     """A ModelAdmin for `org_admin_site`: see `OrganisationScopedMixin`."""
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
@@ -311,7 +311,7 @@ class OrganisationModelAdmin(OrganisationScopedMixin, admin.ModelAdmin):  # type
         return filters
 
 
-class OrganisationTabularInline(OrganisationScopedMixin, admin.TabularInline):  # type: ignore[type-arg]
+class OrganisationTabularInline(OrganisationScopedMixin, admin.TabularInline):
     """An inline for `org_admin_site`: see `OrganisationScopedMixin`."""
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import rules
+from django.contrib.auth.models import AnonymousUser
 
-from domains.accounts.models import Role
+from domains.accounts.models import Organisation, Role, User
 from domains.accounts.selectors import roles_for_user
 
 
-def _roles(user: Any, organisation: Any) -> frozenset[str]:
+def _roles(user: User | AnonymousUser, organisation: Organisation | None) -> frozenset[str]:
     return roles_for_user(user=user, organisation=organisation)
 
 
 def has_role(role: str) -> Any:
     @rules.predicate(name=f"has_role_{role}")
-    def predicate(user: Any, organisation: Any = None) -> bool:
+    def predicate(user: User | AnonymousUser, organisation: Organisation | None = None) -> bool:
         return role in _roles(user, organisation)
 
     return predicate

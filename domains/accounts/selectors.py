@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -14,7 +15,7 @@ def organisation_list_for_user(*, user: User) -> QuerySet[Organisation]:
     return Organisation.objects.filter(memberships__user=user, is_active=True).distinct()
 
 
-def organisation_for_session(*, user: User, organisation_id: int | None) -> Organisation | None:
+def organisation_for_session(*, user: User | AnonymousUser, organisation_id: int | None) -> Organisation | None:
     """The organisation bound to a session: the one stored in it if the user still belongs to it,
     else their first. None for users with no active membership."""
     if not user.is_authenticated:
@@ -27,7 +28,7 @@ def organisation_for_session(*, user: User, organisation_id: int | None) -> Orga
     return organisations.order_by("pk").first()
 
 
-def roles_for_user(*, user: User, organisation: Organisation | None) -> frozenset[str]:
+def roles_for_user(*, user: User | AnonymousUser, organisation: Organisation | None) -> frozenset[str]:
     if organisation is None or not user.is_authenticated:
         return frozenset()
     return frozenset(Membership.objects.filter(user=user, organisation=organisation).values_list("role", flat=True))

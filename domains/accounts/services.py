@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.http import Http404, HttpRequest
@@ -18,7 +17,12 @@ from realtime.streams import session_group, user_stream
 
 @transaction.atomic
 def membership_grant(
-    *, organisation: Organisation, user: User, role: str, actor: Any, request: HttpRequest | None = None
+    *,
+    organisation: Organisation,
+    user: User,
+    role: str,
+    actor: User | AnonymousUser | None,
+    request: HttpRequest | None = None,
 ) -> Membership:
     """Give `user` `role` in `organisation` (idempotent). Audited; open sockets re-check rights."""
     if role not in Role.values:
@@ -39,7 +43,12 @@ def membership_grant(
 
 @transaction.atomic
 def membership_revoke(
-    *, organisation: Organisation, user: User, role: str, actor: Any, request: HttpRequest | None = None
+    *,
+    organisation: Organisation,
+    user: User,
+    role: str,
+    actor: User | AnonymousUser | None,
+    request: HttpRequest | None = None,
 ) -> bool:
     """Take `role` away from `user` in `organisation`. Returns whether anything changed."""
     deleted, _ = Membership.objects.filter(user=user, organisation=organisation, role=role).delete()
@@ -58,7 +67,12 @@ def membership_revoke(
 
 @transaction.atomic
 def membership_roles_set(
-    *, organisation: Organisation, user: User, roles: set[str], actor: Any, request: HttpRequest | None = None
+    *,
+    organisation: Organisation,
+    user: User,
+    roles: set[str],
+    actor: User | AnonymousUser | None,
+    request: HttpRequest | None = None,
 ) -> set[str]:
     """Make `user`'s roles in `organisation` exactly `roles`. Locks the user's membership rows."""
     unknown = roles - set(Role.values)
@@ -94,7 +108,7 @@ def organisation_switch(*, user: User, session: SessionBase, organisation_id: in
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, actor: Any, request: HttpRequest | None = None) -> User:
+def user_deactivate(*, user: User, actor: User | AnonymousUser | None, request: HttpRequest | None = None) -> User:
     """Stop `user` from signing in; their open sockets close at once."""
     if user.is_active:
         user.is_active = False

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from domains.accounts.forms import MemberRolesForm, OrganisationSwitchForm
-from domains.accounts.models import Role
+from domains.accounts.http import AuthenticatedRequest, organisation_or_404
+from domains.accounts.models import Organisation, Role
 from domains.accounts.selectors import member_get, member_list, organisation_list_for_user, roles_for_user
 from domains.accounts.services import membership_roles_set, organisation_switch
 
@@ -47,16 +46,9 @@ _PANELS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def _organisation_or_404(request: HttpRequest) -> Any:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise Http404("No organisation.")
-    return organisation
-
-
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    roles: frozenset[str] = request.roles  # type: ignore[attr-defined]
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    roles = request.roles
     panels = [
         {"role": role, "title": title, "body": body, "url": reverse(url_name) if url_name else None, "action": action}
         for role, (title, body, url_name, action) in _PANELS.items()
@@ -65,18 +57,18 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "home.html",
-        {"panels": panels, "organisations": organisation_list_for_user(user=request.user)},  # type: ignore[arg-type]
+        {"panels": panels, "organisations": organisation_list_for_user(user=request.user)},
     )
 
 
 @login_required
 @require_POST
-def organisation_switch_view(request: HttpRequest) -> HttpResponse:
+def organisation_switch_view(request: AuthenticatedRequest) -> HttpResponse:
     form = OrganisationSwitchForm(request.POST)
     if not form.is_valid():
         raise Http404("No such organisation.")
-    organisation = organisation_switch(  # login_required: request.user is a User
-        user=request.user,  # type: ignore[arg-type]
+    organisation = organisation_switch(
+        user=request.user,
         session=request.session,
         organisation_id=form.cleaned_data["organisation_id"],
     )
@@ -84,15 +76,15 @@ def organisation_switch_view(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-def _require(request: HttpRequest, perm: str) -> Any:
-    organisation = _organisation_or_404(request)
+def _require(request: AuthenticatedRequest, perm: str) -> Organisation:
+    organisation = organisation_or_404(request)
     if not request.user.has_perm(perm, organisation):
         raise PermissionDenied
     return organisation
 
 
 @login_required
-def member_list_view(request: HttpRequest) -> HttpResponse:
+def member_list_view(request: AuthenticatedRequest) -> HttpResponse:
     organisation = _require(request, "accounts.view_members")
     members = [
         (member, sorted(m.role for m in member.memberships.all() if m.organisation_id == organisation.pk))
@@ -104,8 +96,8 @@ def member_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def member_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    organisation = _organisation_or_404(request)
+def member_detail_view(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
+    organisation = organisation_or_404(request)
     # The role check comes first: a person who may not see member pages gets the same 403 for every
     # id, so the answer never tells which ids are members. Those who may see them get 404 for ids
     # outside their organisation, like missing ones.

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from domains.accounts.models import Organisation
 from domains.ai.models import AIFeatureConfig, AIUsage
 
 
@@ -31,7 +32,7 @@ class QuotaLimits:
     tokens_per_day_per_org: int  # 0 = unlimited
 
 
-def ai_feature_settings(*, organisation: Any, feature: str) -> FeatureSettings:
+def ai_feature_settings(*, organisation: Organisation | None, feature: str) -> FeatureSettings:
     """Feature row → the organisation's blank-feature row → settings (one query)."""
     rows: dict[str, AIFeatureConfig] = {}
     if organisation is not None:
@@ -59,7 +60,7 @@ def ai_feature_settings(*, organisation: Any, feature: str) -> FeatureSettings:
     )
 
 
-def ai_quota_limits(*, organisation: Any, feature: str) -> QuotaLimits:
+def ai_quota_limits(*, organisation: Organisation | None, feature: str) -> QuotaLimits:
     """The one place quota limits are looked up (billing plans will hook in here)."""
     resolved = ai_feature_settings(organisation=organisation, feature=feature)
     return QuotaLimits(
@@ -75,7 +76,7 @@ def utc_day_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def ai_tokens_used_today(*, organisation: Any, now: datetime | None = None) -> int:
+def ai_tokens_used_today(*, organisation: Organisation, now: datetime | None = None) -> int:
     """Tokens in + out recorded for the organisation since UTC midnight, every feature together."""
     start, _ = utc_day_bounds(now)
     total = AIUsage.objects.filter(organisation=organisation, created_at__gte=start).aggregate(

@@ -17,13 +17,15 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
+from domains.accounts.models import Organisation, User
 from domains.ai.models import AIFeature, AIOutcome, AIProviderName, AIUsage
 from domains.ai.providers.base import (
     ChatMessage,
@@ -89,7 +91,7 @@ def provider_named(name: str) -> ChatProvider:
     return OfflineProvider()
 
 
-def provider_for(*, organisation: Any, feature: str) -> ChatProvider:
+def provider_for(*, organisation: Organisation | None, feature: str) -> ChatProvider:
     """The provider for an organisation's feature: its admin configuration → env defaults → offline."""
     return provider_named(ai_feature_settings(organisation=organisation, feature=feature).provider)
 
@@ -111,8 +113,8 @@ def chat_is_cancelled(*, cancel_key: str | None) -> bool:
 # ---------------------------------------------------------------- usage and quotas
 def ai_usage_record(
     *,
-    organisation: Any,
-    user: Any,
+    organisation: Organisation | None,
+    user: User | AnonymousUser | None,
     feature: str,
     outcome: str,
     provider: str = "",
@@ -128,7 +130,7 @@ def ai_usage_record(
     """Append one usage row (every call records one: success, cancel, error or quota refusal)."""
     return AIUsage.objects.create(
         organisation=organisation,
-        user=user if user is not None and getattr(user, "pk", None) is not None else None,
+        user=user if isinstance(user, User) and user.pk is not None else None,
         feature=feature,
         provider=provider,
         model=model[:100],
@@ -143,7 +145,9 @@ def ai_usage_record(
     )
 
 
-def _quota_refuse(*, organisation: Any, user: Any, feature: str, limit: str, retry_after: int) -> QuotaExceeded:
+def _quota_refuse(
+    *, organisation: Organisation | None, user: User | AnonymousUser | None, feature: str, limit: str, retry_after: int
+) -> QuotaExceeded:
     ai_usage_record(
         organisation=organisation,
         user=user,
@@ -154,7 +158,7 @@ def _quota_refuse(*, organisation: Any, user: Any, feature: str, limit: str, ret
     return QuotaExceeded(retry_after=retry_after, limit=limit)
 
 
-def ai_quota_check(*, organisation: Any, user: Any, feature: str) -> None:
+def ai_quota_check(*, organisation: Organisation | None, user: User | AnonymousUser | None, feature: str) -> None:
     """Admit one AI request or raise `QuotaExceeded(retry_after=...)`, recording the refusal.
 
     Two limits (see `ai_quota_limits`): tokens per UTC day for the whole organisation, summed
@@ -231,7 +235,7 @@ def _ms(seconds: float) -> int:
 
 def _chat_request(
     *,
-    organisation: Any,
+    organisation: Organisation | None,
     feature: str,
     messages: list[ChatMessage],
     system: str,
@@ -264,8 +268,8 @@ def _close(events: Iterator[Any]) -> None:
 class _Generation:
     """One `chat_stream` call in progress: its attempts, what streamed so far, and its one usage row."""
 
-    organisation: Any
-    user: Any
+    organisation: Organisation | None
+    user: User | AnonymousUser | None
     feature: str
     provider: ChatProvider
     request: ChatRequest
@@ -379,8 +383,8 @@ class _Generation:
 
 def chat_stream(
     *,
-    organisation: Any,
-    user: Any,
+    organisation: Organisation | None,
+    user: User | AnonymousUser | None,
     feature: str,
     messages: Iterable[ChatMessage | dict[str, str]],
     system: str = "",
@@ -391,7 +395,7 @@ def chat_stream(
     enforce_quota: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> Iterator[StreamItem]:
+) -> Generator[StreamItem, None, None]:
     """Stream a chat reply: `Delta`s, then one `Usage`, then one `Result`. Records one `AIUsage` row.
 
     - Quota: unless `enforce_quota=False` (the caller already ran `ai_quota_check` when the job

@@ -4,15 +4,15 @@ The thread page renders a shell; `frontend/static/js/coach_thread.js` runs the s
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from domains.accounts.http import AuthenticatedRequest, organisation_or_404
 from domains.coach import services
 from domains.coach.selectors import thread_get_for_user, thread_list_for_user
 from domains.common.errors import Refusal
@@ -20,23 +20,16 @@ from domains.common.forms import refusal_to_messages
 from domains.notes.selectors import note_get_for_user
 
 
-def _organisation(request: HttpRequest) -> Any:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise Http404("No organisation.")
-    return organisation
-
-
 @login_required
-def thread_list(request: HttpRequest) -> HttpResponse:
-    threads = thread_list_for_user(user=request.user, organisation=getattr(request, "organisation", None))
+def thread_list(request: AuthenticatedRequest) -> HttpResponse:
+    threads = thread_list_for_user(user=request.user, organisation=request.organisation)
     return render(request, "coach/thread_list.html", {"threads": threads})
 
 
 @login_required
 @require_POST
-def thread_create(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+def thread_create(request: AuthenticatedRequest) -> HttpResponse:
+    organisation = organisation_or_404(request)
     note_id = request.POST.get("note_id", "").strip()
     try:
         if note_id:
@@ -62,11 +55,11 @@ def thread_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def thread_page(request: HttpRequest, thread_id: int) -> HttpResponse:
-    thread = thread_get_for_user(thread_id=thread_id, user=request.user, organisation=_organisation(request))
+def thread_page(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
+    thread = thread_get_for_user(thread_id=thread_id, user=request.user, organisation=organisation_or_404(request))
     config = {
         "socket": f"/ws/coach/{thread.pk}/",
-        "user": {"id": request.user.pk, "name": request.user.public_name},  # type: ignore[union-attr]
+        "user": {"id": request.user.pk, "name": request.user.public_name},
         "thread": {"id": thread.pk, "title": thread.title},
         "max_body_bytes": services.QUESTION_MAX_BYTES,
     }
@@ -75,8 +68,8 @@ def thread_page(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def thread_rename(request: HttpRequest, thread_id: int) -> HttpResponse:
-    thread = thread_get_for_user(thread_id=thread_id, user=request.user, organisation=_organisation(request))
+def thread_rename(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
+    thread = thread_get_for_user(thread_id=thread_id, user=request.user, organisation=organisation_or_404(request))
     try:
         services.thread_rename(thread=thread, user=request.user, title=request.POST.get("title", ""))
     except Refusal as refusal:
@@ -89,8 +82,8 @@ def thread_rename(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def thread_delete(request: HttpRequest, thread_id: int) -> HttpResponse:
-    thread = thread_get_for_user(thread_id=thread_id, user=request.user, organisation=_organisation(request))
+def thread_delete(request: AuthenticatedRequest, thread_id: int) -> HttpResponse:
+    thread = thread_get_for_user(thread_id=thread_id, user=request.user, organisation=organisation_or_404(request))
     services.thread_delete(thread=thread, user=request.user)
     messages.success(request, "Conversation deleted.")
     return redirect("coach:thread_list")

@@ -33,7 +33,7 @@ SESSION_KEY = "consented_policy_ids"
 def consent_redirect(request: HttpRequest) -> HttpResponse | None:
     """A redirect to the consent page when it is needed, else None. Cheap on the common path:
     the current policy ids are cached, and what the session already accepted is remembered."""
-    user: Any = request.user
+    user = request.user
     if not user.is_authenticated or request.method != "GET" or request.path.startswith(_EXEMPT_PREFIXES):
         return None
     current = policy_current_ids()
@@ -55,7 +55,7 @@ def ConsentRequiredMiddleware(  # noqa: N802 - Django middleware factory naming
 
         async def amiddleware(request: HttpRequest) -> HttpResponse:
             response = await sync_to_async(consent_redirect)(request)
-            return response if response is not None else await get_response(request)  # type: ignore[misc]
+            return response if response is not None else await get_response(request)
 
         return amiddleware
 

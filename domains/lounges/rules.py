@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import rules
+from django.contrib.auth.models import AnonymousUser
 
+from domains.accounts.models import User
 from domains.lounges.models import Lounge, LoungeAccess, LoungeMembership
 
 
-def membership_of(user: Any, lounge: Lounge) -> LoungeMembership | None:
-    if not getattr(user, "is_authenticated", False):
+def membership_of(user: User | AnonymousUser, lounge: Lounge) -> LoungeMembership | None:
+    if not user.is_authenticated:
         return None
     return LoungeMembership.objects.filter(lounge=lounge, user=user).first()
 
 
 @rules.predicate
-def is_lounge_member(user: Any, lounge: Lounge) -> bool:
+def is_lounge_member(user: User | AnonymousUser, lounge: Lounge) -> bool:
     membership = membership_of(user, lounge)
     return membership is not None and not membership.is_banned
 
 
 @rules.predicate
-def is_lounge_moderator(user: Any, lounge: Lounge) -> bool:
+def is_lounge_moderator(user: User | AnonymousUser, lounge: Lounge) -> bool:
     membership = membership_of(user, lounge)
     return membership is not None and membership.is_moderator
 

@@ -6,8 +6,6 @@ renders the history from the socket's snapshot and applies the room's events.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,6 +15,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from domains.accounts.http import AuthenticatedRequest, organisation_or_404
 from domains.common.forms import refusal_to_messages
 from domains.lounges.models import Lounge, LoungeMembership
 from domains.lounges.selectors import (
@@ -33,16 +32,9 @@ from domains.lounges.services import MAX_BODY_BYTES, LoungeError, lounge_join, l
 MODERATION_LOG_PAGE_SIZE = 50
 
 
-def _organisation(request: HttpRequest):  # type: ignore[no-untyped-def]
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise Http404("No organisation.")
-    return organisation
-
-
-def _viewable(request: HttpRequest, slug: str) -> tuple[Lounge, LoungeMembership | None]:
+def _viewable(request: AuthenticatedRequest, slug: str) -> tuple[Lounge, LoungeMembership | None]:
     """The lounge and membership, or 404 exactly as the socket answers 4404."""
-    return lounge_get_viewable(organisation=_organisation(request), user=request.user, slug=slug)
+    return lounge_get_viewable(organisation=organisation_or_404(request), user=request.user, slug=slug)
 
 
 def _next_or(request: HttpRequest, fallback: str) -> str:
@@ -53,23 +45,22 @@ def _next_or(request: HttpRequest, fallback: str) -> str:
 
 
 @login_required
-def directory(request: HttpRequest) -> HttpResponse:
-    lounges = lounge_list_for_user(organisation=_organisation(request), user=request.user)  # type: ignore[arg-type]
+def directory(request: AuthenticatedRequest) -> HttpResponse:
+    lounges = lounge_list_for_user(organisation=organisation_or_404(request), user=request.user)
     return render(request, "lounges/directory.html", {"lounges": lounges})
 
 
 @login_required
-def room(request: HttpRequest, slug: str) -> HttpResponse:
+def room(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     lounge, membership = _viewable(request, slug)
     moderator = membership is not None and membership.is_moderator
-    user: Any = request.user
     context = {
         "lounge": lounge,
         "membership": membership,
         "is_moderator": moderator,
         "room_config": {
             "socket": f"/ws/lounges/{lounge.slug}/",
-            "me": {"id": user.pk, "name": user.public_name},
+            "me": {"id": request.user.pk, "name": request.user.public_name},
             "lounge": {
                 "slug": lounge.slug,
                 "title": lounge.title,
@@ -87,7 +78,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def moderation_log(request: HttpRequest, slug: str) -> HttpResponse:
+def moderation_log(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """The lounge's moderation audit trail, newest first; not found for anyone but its moderators."""
     lounge, membership = _viewable(request, slug)
     if membership is None or not membership.is_moderator:
@@ -96,26 +87,25 @@ def moderation_log(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "lounges/moderation_log.html", {"lounge": lounge, "page": page})
 
 
-def _lounge_for_join(request: HttpRequest, slug: str) -> Lounge:
+def _lounge_for_join(request: AuthenticatedRequest, slug: str) -> Lounge:
     """An invite-only lounge is invisible to non-members, so it is found here only together with
     a code; a wrong code answers exactly like a missing lounge."""
-    organisation = _organisation(request)
-    user: Any = request.user
+    organisation = organisation_or_404(request)
     try:
-        lounge, _ = lounge_get_for_user(organisation=organisation, user=user, slug=slug)
+        lounge, _ = lounge_get_for_user(organisation=organisation, user=request.user, slug=slug)
     except Http404:
         return lounge_get_for_invite(
-            organisation=organisation, user=user, slug=slug, invite_code=request.POST.get("invite_code", "")
+            organisation=organisation, user=request.user, slug=slug, invite_code=request.POST.get("invite_code", "")
         )
     return lounge
 
 
 @login_required
 @require_POST
-def join(request: HttpRequest, slug: str) -> HttpResponse:
+def join(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     lounge = _lounge_for_join(request, slug)
     try:
-        lounge_join(lounge=lounge, user=request.user, invite_code=request.POST.get("invite_code", ""))  # type: ignore[arg-type]
+        lounge_join(lounge=lounge, user=request.user, invite_code=request.POST.get("invite_code", ""))
     except LoungeError as refusal:
         refusal_to_messages(request, refusal)
         return redirect(_next_or(request, reverse("lounges:directory")))
@@ -125,8 +115,8 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def leave(request: HttpRequest, slug: str) -> HttpResponse:
-    lounge, _ = lounge_get_for_user(organisation=_organisation(request), user=request.user, slug=slug)
-    if lounge_leave(lounge=lounge, user=request.user):  # type: ignore[arg-type]
+def leave(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    lounge, _ = lounge_get_for_user(organisation=organisation_or_404(request), user=request.user, slug=slug)
+    if lounge_leave(lounge=lounge, user=request.user):
         messages.success(request, f"You left {lounge.title}.")
     return redirect(_next_or(request, reverse("lounges:directory")))

@@ -11,7 +11,6 @@ so no input reaches the database as a value it cannot hold.
 from datetime import datetime
 from typing import Annotated, Any
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
@@ -19,6 +18,7 @@ from pydantic import StringConstraints, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from domains.accounts.http import AuthenticatedRequest
 from domains.accounts.models import Organisation
 from domains.common.api import ID_MAX, BoundedLimitOffsetPagination, InputSchema, ObjectId, responses
 from domains.common.validation import StorableStr
@@ -105,23 +105,24 @@ class SearchOut(Schema):
     results: list[NoteHitOut]
 
 
-def _organisation(request: HttpRequest) -> Organisation:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
+def _organisation(request: AuthenticatedRequest) -> Organisation:
+    if request.organisation is None:
         raise HttpError(403, "You belong to no organisation.")
-    return organisation  # type: ignore[no-any-return]
+    return request.organisation
 
 
 @router.get("", response=responses({200: list[NoteOut]}), summary="Notes I can read")
 @paginate(BoundedLimitOffsetPagination)
-def note_list(request: HttpRequest, tag: Annotated[StorableStr | None, Query(max_length=TAG_MAX)] = None) -> Any:
+def note_list(
+    request: AuthenticatedRequest, tag: Annotated[StorableStr | None, Query(max_length=TAG_MAX)] = None
+) -> Any:
     return note_list_for_user(user=request.user, organisation=_organisation(request), tag=tag)
 
 
 @router.post(
     "", response=responses({201: NoteOut}), summary="Write a note (private, or shared with a lounge I moderate)"
 )
-def note_create(request: HttpRequest, payload: NoteIn) -> Status:
+def note_create(request: AuthenticatedRequest, payload: NoteIn) -> Status:
     organisation = _organisation(request)
     lounge = (
         lounge_get_for_notes(lounge_id=payload.lounge_id, organisation=organisation, user=request.user)
@@ -143,7 +144,7 @@ def note_create(request: HttpRequest, payload: NoteIn) -> Status:
 
 @router.get("/search", response=responses({200: SearchOut}), summary="Search the notes I can read")
 def note_search(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     q: Annotated[StorableStr, Query(min_length=1, max_length=QUERY_MAX)],
     k: Annotated[int, Query(ge=1, le=50)] = 8,
 ) -> dict[str, Any]:
@@ -154,11 +155,11 @@ def note_search(
 
 
 @router.get("/{int:note_id}", response=responses({200: NoteOut}), summary="One note")
-def note_get(request: HttpRequest, note_id: ObjectId) -> Note:
+def note_get(request: AuthenticatedRequest, note_id: ObjectId) -> Note:
     return note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
 
 
-def _update(request: HttpRequest, note_id: int, fields: dict[str, Any]) -> Note:
+def _update(request: AuthenticatedRequest, note_id: int, fields: dict[str, Any]) -> Note:
     organisation = _organisation(request)
     note = note_get_for_user(note_id=note_id, user=request.user, organisation=organisation)
     changes: dict[str, Any] = {name: fields[name] for name in ("title", "body", "tags", "pinned") if name in fields}
@@ -173,17 +174,17 @@ def _update(request: HttpRequest, note_id: int, fields: dict[str, Any]) -> Note:
 
 
 @router.put("/{int:note_id}", response=responses({200: NoteOut}), summary="Replace a note")
-def note_put(request: HttpRequest, note_id: ObjectId, payload: NoteIn) -> Note:
+def note_put(request: AuthenticatedRequest, note_id: ObjectId, payload: NoteIn) -> Note:
     return _update(request, note_id, payload.model_dump())
 
 
 @router.patch("/{int:note_id}", response=responses({200: NoteOut}), summary="Change some fields of a note")
-def note_patch(request: HttpRequest, note_id: ObjectId, payload: NotePatch) -> Note:
+def note_patch(request: AuthenticatedRequest, note_id: ObjectId, payload: NotePatch) -> Note:
     return _update(request, note_id, payload.model_dump(exclude_unset=True))
 
 
 @router.delete("/{int:note_id}", response=responses({204: None}), summary="Delete a note and its passages")
-def note_delete(request: HttpRequest, note_id: ObjectId) -> Status:
+def note_delete(request: AuthenticatedRequest, note_id: ObjectId) -> Status:
     note = note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
     services.note_delete(note=note, user=request.user, request=request)
     return Status(204, None)

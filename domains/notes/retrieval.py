@@ -29,9 +29,10 @@ from typing import Any, Literal
 
 import structlog
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 
-from domains.accounts.models import Organisation
+from domains.accounts.models import Organisation, User
 from domains.ai.embedders import EmbedderError, embedder_get
 from domains.ai.providers.base import Passage
 from domains.lounges.models import Lounge
@@ -71,9 +72,9 @@ def lounge_audience(lounge: Lounge) -> Audience:
     return Audience(kind="lounge", organisation_id=lounge.organisation_id, owner_id=None, lounge_ids=(lounge.pk,))
 
 
-def learner_audience(*, organisation: Organisation, user: Any) -> Audience:
+def learner_audience(*, organisation: Organisation, user: User | AnonymousUser | None) -> Audience:
     """A learner's own notes, and the notes shared with the lounges they belong to (not banned)."""
-    if not is_organisation_member(user, organisation.pk):
+    if user is None or not user.is_authenticated or not is_organisation_member(user, organisation.pk):
         return Audience(kind="learner", organisation_id=organisation.pk, owner_id=None, lounge_ids=())
     return Audience(
         kind="learner",
@@ -215,7 +216,7 @@ def _query_vector(query: str, *, load_models: bool) -> tuple[list[float], str, s
 def notes_search(
     *,
     organisation: Organisation,
-    user: Any,
+    user: User | AnonymousUser | None,
     query: str,
     k: int = 8,
     audience: Audience | None = None,
@@ -324,7 +325,9 @@ def passages_for_lounge(*, lounge: Lounge, query: str, k: int = 5) -> list[Passa
     return [_passage(hit) for hit in hits]
 
 
-def passages_for_learner(*, organisation: Organisation, user: Any, query: str, k: int = 5) -> list[Passage]:
+def passages_for_learner(
+    *, organisation: Organisation, user: User | AnonymousUser, query: str, k: int = 5
+) -> list[Passage]:
     """Passages grounding a learner's private coach thread: their notes and their lounges' shared notes."""
     hits = notes_search(organisation=organisation, user=user, query=query, k=k)
     return [_passage(hit) for hit in hits]

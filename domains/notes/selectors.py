@@ -4,20 +4,19 @@ within one organisation. Anything else answers like a missing note (404)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from domains.accounts.models import Organisation
+from domains.accounts.models import Organisation, User
 from domains.lounges.models import Lounge, LoungeMembership, LoungeRole
 from domains.lounges.rules import can_view, membership_of
 from domains.notes.models import Note, NoteVisibility
 
 
-def readable_lounge_ids(*, user: Any, organisation: Organisation | int) -> list[int]:
+def readable_lounge_ids(*, user: User | AnonymousUser, organisation: Organisation | int) -> list[int]:
     """The lounges of `organisation` whose shared notes `user` reads: those they belong to, unbanned."""
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return []
     organisation_id = organisation if isinstance(organisation, int) else organisation.pk
     return list(
@@ -27,9 +26,9 @@ def readable_lounge_ids(*, user: Any, organisation: Organisation | int) -> list[
     )
 
 
-def note_readable_q(*, user: Any, organisation: Organisation | int) -> Q:
+def note_readable_q(*, user: User | AnonymousUser, organisation: Organisation | int) -> Q:
     organisation_id = organisation if isinstance(organisation, int) else organisation.pk
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return Q(pk__in=[])
     return Q(organisation_id=organisation_id) & (
         Q(visibility=NoteVisibility.PRIVATE, owner_id=user.pk)
@@ -37,7 +36,9 @@ def note_readable_q(*, user: Any, organisation: Organisation | int) -> Q:
     )
 
 
-def note_list_for_user(*, user: Any, organisation: Organisation, tag: str | None = None) -> QuerySet[Note]:
+def note_list_for_user(
+    *, user: User | AnonymousUser, organisation: Organisation, tag: str | None = None
+) -> QuerySet[Note]:
     """The notes `user` reads in `organisation`, pinned first, newest first; `tag` filters exactly."""
     notes = Note.objects.filter(note_readable_q(user=user, organisation=organisation))
     if tag:
@@ -45,7 +46,7 @@ def note_list_for_user(*, user: Any, organisation: Organisation, tag: str | None
     return notes.order_by("-pinned", "-updated_at", "-pk")
 
 
-def note_get_for_user(*, note_id: int, user: Any, organisation: Organisation | None = None) -> Note:
+def note_get_for_user(*, note_id: int, user: User | AnonymousUser, organisation: Organisation | None = None) -> Note:
     """One readable note, or 404 (another user's private note, another organisation's note, a lounge
     the user left). Scoped to `organisation` (the session's) when given."""
     notes = Note.objects.select_related("lounge", "organisation")
@@ -65,7 +66,7 @@ def note_get_for_user(*, note_id: int, user: Any, organisation: Organisation | N
     return note
 
 
-def lounge_get_for_notes(*, lounge_id: int, organisation: Organisation, user: Any) -> Lounge:
+def lounge_get_for_notes(*, lounge_id: int, organisation: Organisation, user: User | AnonymousUser) -> Lounge:
     """A lounge of the session's organisation that `user` may see, to share a note with: an open
     one, or one they belong to; never one they are banned from (the lounges' own `can_view`).
     Anything else (another organisation's, an invite-only or members-only lounge they are not in)
@@ -81,10 +82,10 @@ def lounge_get_for_notes(*, lounge_id: int, organisation: Organisation, user: An
 # ------------------------------------------------------------------------------------------ coach threads
 
 
-def lounges_shareable_into(*, user: Any, organisation: Organisation) -> list[Lounge]:
+def lounges_shareable_into(*, user: User | AnonymousUser, organisation: Organisation) -> list[Lounge]:
     """The lounges of `organisation` whose knowledge base `user` may share notes into: those they
     moderate or own, not banned, by title."""
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return []
     return [
         membership.lounge

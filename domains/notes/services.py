@@ -20,7 +20,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from domains.accounts.models import Organisation
+from domains.accounts.models import Organisation, User
 from domains.ai.embedders import Embedder, embedder_get
 from domains.common.errors import Refusal
 from domains.compliance.services import audit_record
@@ -80,7 +80,7 @@ def note_check(*, title: str, body: str, tags: list[str] | tuple[str, ...]) -> t
     return title, body, clean
 
 
-def _check_share(*, user: Any, organisation_id: int, lounge: Lounge) -> None:
+def _check_share(*, user: User, organisation_id: int, lounge: Lounge) -> None:
     """Sharing needs a lounge's moderator. A lounge the user may not see (another organisation's, a
     hidden one, one they are banned from) is refused like a missing one, whoever fetched it:
     `lounge_get_for_notes` already answers 404 for those, and the refusal must not tell more."""
@@ -91,7 +91,7 @@ def _check_share(*, user: Any, organisation_id: int, lounge: Lounge) -> None:
 
 
 def _audit(
-    *, user: Any, note: Note, action: str, lounge_id: int | None, request: HttpRequest | None, **details: Any
+    *, user: User, note: Note, action: str, lounge_id: int | None, request: HttpRequest | None, **details: Any
 ) -> None:
     audit_record(
         actor=user,
@@ -107,7 +107,7 @@ def _audit(
 @transaction.atomic
 def note_create(
     *,
-    user: Any,
+    user: User,
     organisation: Organisation,
     title: str,
     body: str = "",
@@ -143,7 +143,7 @@ def note_create(
 def note_update(
     *,
     note: Note,
-    user: Any,
+    user: User,
     title: str | _Unset = UNSET,
     body: str | _Unset = UNSET,
     tags: list[str] | _Unset = UNSET,
@@ -204,7 +204,7 @@ def note_update(
 
 
 @transaction.atomic
-def note_delete(*, note: Note, user: Any, request: HttpRequest | None = None) -> None:
+def note_delete(*, note: Note, user: User, request: HttpRequest | None = None) -> None:
     """Delete a note and (by cascade) every chunk and embedding of it. Locks the note row."""
     locked = (
         Note.objects.select_for_update(of=("self",)).select_related("lounge", "organisation").filter(pk=note.pk).first()

@@ -15,13 +15,13 @@ from typing import Any, ClassVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from domains.accounts.models import Organisation
+from domains.accounts.http import AuthenticatedRequest, organisation_or_404
 from domains.common.errors import Refusal
 from domains.common.forms import refusal_to_form
 from domains.common.markdown import render_markdown
@@ -44,16 +44,9 @@ PASSAGE = re.compile(r"^(\d{1,9})-(\d{1,9})$")
 PRIVATE = ""  # the visibility choice's value for "private"
 
 
-def _organisation(request: HttpRequest) -> Organisation:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise Http404("No organisation.")
-    return organisation  # type: ignore[no-any-return]
-
-
-def _moderated_lounges(request: HttpRequest) -> list[Lounge]:
+def _moderated_lounges(request: AuthenticatedRequest) -> list[Lounge]:
     """The lounges this user may share a note into (the service checks again on every write)."""
-    return lounges_shareable_into(user=request.user, organisation=_organisation(request))
+    return lounges_shareable_into(user=request.user, organisation=organisation_or_404(request))
 
 
 def _tags_of(notes: Any) -> list[str]:
@@ -62,8 +55,8 @@ def _tags_of(notes: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ the list
-def _list_context(request: HttpRequest) -> dict[str, Any]:
-    organisation = _organisation(request)
+def _list_context(request: AuthenticatedRequest) -> dict[str, Any]:
+    organisation = organisation_or_404(request)
     tag = request.GET.get("tag", "").strip().lower()[:TAG_MAX]
     query = " ".join(request.GET.get("q", "").split())[:QUERY_MAX]
     readable = note_list_for_user(user=request.user, organisation=organisation)
@@ -81,14 +74,14 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def note_list(request: HttpRequest) -> HttpResponse:
+def note_list(request: AuthenticatedRequest) -> HttpResponse:
     """The notes the user reads, pinned first; `?tag=` filters, `?q=` searches (hybrid)."""
     return render(request, "notes/note_list.html", _list_context(request))
 
 
 @login_required
 @require_GET
-def note_search(request: HttpRequest) -> HttpResponse:
+def note_search(request: AuthenticatedRequest) -> HttpResponse:
     """The results region of the list page alone (htmx swaps it in as the person types); the
     address bar follows (replaced, not pushed: one history entry per search, not per key)."""
     context = _list_context(request)
@@ -147,7 +140,7 @@ class NoteForm:
         self.add(field or "general", error)
 
 
-def _chosen_lounge(request: HttpRequest, form: NoteForm) -> Lounge | None:
+def _chosen_lounge(request: AuthenticatedRequest, form: NoteForm) -> Lounge | None:
     """The lounge picked in the form, or None for private. Only lounges offered (moderated by the
     user) can be picked; anything else is a field error, never a lookup by a foreign id."""
     if form.lounge == PRIVATE:
@@ -156,13 +149,17 @@ def _chosen_lounge(request: HttpRequest, form: NoteForm) -> Lounge | None:
         form.add("lounge", "Choose private, or one of the lounges you moderate.")
         return None
     try:
-        return lounge_get_for_notes(lounge_id=int(form.lounge), organisation=_organisation(request), user=request.user)
+        return lounge_get_for_notes(
+            lounge_id=int(form.lounge), organisation=organisation_or_404(request), user=request.user
+        )
     except Http404:
         form.add("lounge", "Choose private, or one of the lounges you moderate.")
         return None
 
 
-def _render_form(request: HttpRequest, form: NoteForm, *, note: Note | None = None, status: int = 200) -> HttpResponse:
+def _render_form(
+    request: AuthenticatedRequest, form: NoteForm, *, note: Note | None = None, status: int = 200
+) -> HttpResponse:
     lounges = _moderated_lounges(request)
     offered = {str(lounge.pk) for lounge in lounges}
     # A note shared with a lounge the editor does not moderate cannot be edited at all; but keep
@@ -182,8 +179,8 @@ def _render_form(request: HttpRequest, form: NoteForm, *, note: Note | None = No
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_create(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+def note_create(request: AuthenticatedRequest) -> HttpResponse:
+    organisation = organisation_or_404(request)
     if request.method == "GET":
         return _render_form(request, NoteForm())
     form = NoteForm.from_post(request.POST)
@@ -210,8 +207,8 @@ def note_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
-    note = note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
+def note_edit(request: AuthenticatedRequest, note_id: int) -> HttpResponse:
+    note = note_get_for_user(note_id=note_id, user=request.user, organisation=organisation_or_404(request))
     if not can_edit_note(request.user, note):
         raise Http404("No such note.")  # readable but not editable: the page does not exist for them
     if request.method == "GET":
@@ -240,7 +237,7 @@ def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def note_preview(request: HttpRequest) -> HttpResponse:
+def note_preview(request: AuthenticatedRequest) -> HttpResponse:
     """The body rendered exactly as the note page will show it (raw HTML off, images dropped)."""
     body = request.POST.get("body", "")
     if len(body.encode("utf-8")) > PREVIEW_MAX_BYTES:
@@ -262,8 +259,8 @@ def _cited_passage(note: Note, raw: str) -> dict[str, Any] | None:
 
 @login_required
 @require_GET
-def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
-    note = note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
+def note_detail(request: AuthenticatedRequest, note_id: int) -> HttpResponse:
+    note = note_get_for_user(note_id=note_id, user=request.user, organisation=organisation_or_404(request))
     context = {
         "note": note,
         "html": render_markdown(note.body),
@@ -276,8 +273,8 @@ def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def note_delete(request: HttpRequest, note_id: int) -> HttpResponse:
-    note = note_get_for_user(note_id=note_id, user=request.user, organisation=_organisation(request))
+def note_delete(request: AuthenticatedRequest, note_id: int) -> HttpResponse:
+    note = note_get_for_user(note_id=note_id, user=request.user, organisation=organisation_or_404(request))
     if not can_edit_note(request.user, note):
         raise Http404("No such note.")
     services.note_delete(note=note, user=request.user, request=request)

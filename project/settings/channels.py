@@ -1,8 +1,10 @@
 """Channels: the Redis channel layer and the realtime protocol's tunables."""
 
+from typing import Any
+
 from project.settings.environment import REDIS_MAX_CONNECTIONS, REDIS_URL, env
 
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {

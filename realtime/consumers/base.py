@@ -160,7 +160,7 @@ class PingMessage(ClientMessage):
     pass
 
 
-class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class StreamConsumer(AsyncJsonWebsocketConsumer):
     """Subclasses override `authorise`, `snapshot_data` and, for rights, `rights_data`."""
 
     messages: ClassVar[dict[str, type[ClientMessage]]] = {}

@@ -104,7 +104,7 @@ def learner() -> Any:
         policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
     ]
     organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
-    user = UserFactory(display_name="Ana Learner")
+    user = UserFactory.create(display_name="Ana Learner")
     Membership.objects.create(user=user, organisation=organisation, role=Role.LEARNER)
     consent_record(user=user, documents=policies, request=None)
     return user

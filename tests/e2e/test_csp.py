@@ -83,7 +83,7 @@ def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 @pytest.fixture
 def lounge(learner: User) -> Lounge:
     membership = Membership.objects.get(user=learner)
-    lounge: Lounge = LoungeFactory(
+    lounge: Lounge = LoungeFactory.create(
         organisation=membership.organisation, slug="interview-practice", title="Interview practice"
     )
     LoungeMembership.objects.create(lounge=lounge, user=learner, role=LoungeRole.MEMBER)
@@ -214,7 +214,7 @@ def test_the_admin_runs_under_the_policy_without_a_violation(
     expect(page.locator("input[name=password]")).to_be_visible()
     anonymous = watch.take()
 
-    operator: User = UserFactory(is_staff=True, is_superuser=True, display_name="Olu Operator")
+    operator: User = UserFactory.create(is_staff=True, is_superuser=True, display_name="Olu Operator")
     login_browser(operator)
     goto_under_policy(page, "/admin/")
     expect(page.locator("#site-name")).to_contain_text("Coachwire administration")

@@ -34,7 +34,7 @@ def policies() -> list[Any]:
 def lounge(policies: list[Any]) -> Lounge:
     """An open lounge with the offline coach."""
     organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
-    lounge = LoungeFactory(
+    lounge = LoungeFactory.create(
         organisation=organisation,
         slug="interview-practice",
         title="Interview practice",
@@ -51,7 +51,7 @@ def person(lounge: Lounge, policies: list[Any]) -> Callable[..., User]:
 
     def make(name: str, lounge_role: str | None = LoungeRole.MEMBER) -> User:
         org_role = Role.MENTOR if lounge_role in (LoungeRole.MODERATOR, LoungeRole.OWNER) else Role.LEARNER
-        user: User = UserFactory(display_name=name)
+        user: User = UserFactory.create(display_name=name)
         Membership.objects.create(user=user, organisation=lounge.organisation, role=org_role)
         consent_record(user=user, documents=policies, request=None)
         if lounge_role is not None:

@@ -120,7 +120,9 @@ def test_a_learner_asks_the_coach_about_a_note_and_follows_its_citation(
 
     # The citation opens the note with exactly the cited passage shown above it.
     href = page.locator("li.msg-coach").first.locator("[data-citations] a.citation-link").first.get_attribute("href")
-    start, end = (int(n) for n in re.search(r"passage=(\d+)-(\d+)", href).groups())
+    cited = re.search(r"passage=(\d+)-(\d+)", href or "")
+    assert cited is not None
+    start, end = (int(n) for n in cited.groups())
     page.locator("li.msg-coach").first.locator("[data-citations] a.citation-link").first.click()
     expect(page).to_have_url(re.compile(rf"/notes/{note.pk}/\?passage={start}-{end}$"))
     box = page.locator("[data-cited-passage]")

@@ -7,7 +7,12 @@ from domains.accounts.models import Membership, Organisation, Role, User
 PASSWORD = "a-long-test-password"
 
 
-class OrganisationFactory(factory.django.DjangoModelFactory):
+def _save_password(user: User, create: bool, extracted: object, **kwargs: object) -> None:
+    if create:
+        user.save()
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory[Organisation]):
     class Meta:
         model = Organisation
         django_get_or_create = ("slug",)
@@ -16,7 +21,7 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"org-{n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -25,13 +30,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     display_name = factory.Faker("name")
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
-    @factory.post_generation
-    def save_password(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if create:
-            self.save()
+    save_password = factory.PostGeneration(_save_password)
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 

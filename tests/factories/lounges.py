@@ -6,7 +6,7 @@ from domains.lounges.models import Lounge, LoungeMembership, LoungeRole, Message
 from tests.factories.accounts import OrganisationFactory, UserFactory
 
 
-class LoungeFactory(factory.django.DjangoModelFactory):
+class LoungeFactory(factory.django.DjangoModelFactory[Lounge]):
     class Meta:
         model = Lounge
 
@@ -17,7 +17,7 @@ class LoungeFactory(factory.django.DjangoModelFactory):
     coach_provider = "offline"
 
 
-class LoungeMembershipFactory(factory.django.DjangoModelFactory):
+class LoungeMembershipFactory(factory.django.DjangoModelFactory[LoungeMembership]):
     class Meta:
         model = LoungeMembership
 
@@ -26,7 +26,7 @@ class LoungeMembershipFactory(factory.django.DjangoModelFactory):
     role = LoungeRole.MEMBER
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
+class MessageFactory(factory.django.DjangoModelFactory[Message]):
     class Meta:
         model = Message
 

@@ -6,7 +6,7 @@ from domains.notes.models import Note, NoteVisibility
 from tests.factories.accounts import OrganisationFactory, UserFactory
 
 
-class NoteFactory(factory.django.DjangoModelFactory):
+class NoteFactory(factory.django.DjangoModelFactory[Note]):
     """A private note; pass `lounge=` (and the lounge's organisation) for a shared one.
 
     Chunks are not written: call `domains.notes.services.note_embed(note_id=...)`."""

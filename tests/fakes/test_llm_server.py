@@ -57,8 +57,10 @@ def test_openai_streaming_shape(fake_llm):
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello there friend"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     assert chunks[-1].choices == []
-    assert chunks[-1].usage.prompt_tokens == 9
-    assert chunks[-1].usage.completion_tokens == 3
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert usage.prompt_tokens == 9
+    assert usage.completion_tokens == 3
     assert {c.model for c in chunks} == {"gpt-test"}
 
 
@@ -96,10 +98,14 @@ def test_anthropic_streaming_event_sequence(fake_llm):
         "message_delta",
         "message_stop",
     ]
-    assert events[0].message.usage.input_tokens == 4
-    assert "".join(e.delta.text for e in events if e.type == "content_block_delta") == "Hi you"
-    assert events[-2].delta.stop_reason == "end_turn"
-    assert events[-2].usage.output_tokens == 2
+    start, message_delta = events[0], events[-2]
+    assert start.type == "message_start"
+    assert start.message.usage.input_tokens == 4
+    text = "".join(e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta")
+    assert text == "Hi you"
+    assert message_delta.type == "message_delta"
+    assert message_delta.delta.stop_reason == "end_turn"
+    assert message_delta.usage.output_tokens == 2
 
 
 def test_non_streaming_forms(fake_llm):
@@ -111,8 +117,11 @@ def test_non_streaming_forms(fake_llm):
     )
 
     assert completion.choices[0].message.content == "Plain answer"
+    assert completion.usage is not None
     assert completion.usage.completion_tokens == 2
-    assert message.content[0].text == "Plain answer"
+    block = message.content[0]
+    assert block.type == "text"
+    assert block.text == "Plain answer"
     assert message.stop_reason == "end_turn"
 
 
@@ -131,7 +140,8 @@ def test_embeddings_honour_dimensions(fake_llm, encoding):
         import base64
         import struct
 
-        first, second = (list(struct.unpack("<384f", base64.b64decode(v))) for v in (first, second))
+        # The SDK types `embedding` as list[float]; with encoding_format="base64" it is the encoded string.
+        first, second = (list(struct.unpack("<384f", base64.b64decode(v))) for v in (first, second))  # type: ignore[arg-type]
     assert len(first) == len(second) == 384
     assert first == pytest.approx(fake_embedding("alpha", 384), abs=1e-6)
     assert sum(v * v for v in first) == pytest.approx(1.0, abs=1e-4)

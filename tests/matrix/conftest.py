@@ -67,10 +67,10 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     from domains.notes import services as notes
     from tests.factories import OrganisationFactory, UserFactory
 
-    organisation = OrganisationFactory(slug=f"matrix-{prefix}", name=f"Matrix {prefix.upper()}")
+    organisation = OrganisationFactory.create(slug=f"matrix-{prefix}", name=f"Matrix {prefix.upper()}")
     users: dict[str, Any] = {}
     for role in roles():
-        user = UserFactory(email=f"{role}@{prefix}.matrix.test", display_name=f"{prefix.upper()} {role}")
+        user = UserFactory.create(email=f"{role}@{prefix}.matrix.test", display_name=f"{prefix.upper()} {role}")
         membership_grant(organisation=organisation, user=user, role=role, actor=None)
         consent_record(user=user, documents=documents, request=None)
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
@@ -107,6 +107,7 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     _question, coach_reply, _ = coach.thread_message_post(
         thread=thread, user=learner, body="matrix question", client_msg_id=f"{prefix}-t1"
     )
+    assert coach_reply is not None
     # No worker runs in this test: finish the reply as one would, so the thread is not busy.
     type(coach_reply).objects.filter(pk=coach_reply.pk).update(status="complete", body="matrix answer")
     ai_usage_record(organisation=organisation, user=learner, feature="coach", outcome="ok")

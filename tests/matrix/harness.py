@@ -171,7 +171,7 @@ _EXTRA_ROWS: dict[str, dict[str, Any]] = {
     },
 }
 
-_WS_BODIES = {
+_WS_BODIES: dict[str, dict[str, Any]] = {
     "message.post": {"client_msg_id": "matrix-post", "body": "matrix hello"},
     "message.edit": {"message_id": "{message}", "body": "matrix edited"},
     "coach.summon": {"request_id": "matrix-summon"},

@@ -49,8 +49,8 @@ def test_every_kind_of_page_carries_the_strict_policy() -> None:
     """Anonymous pages, signed-in pages, JSON endpoints and error pages all carry the same policy:
     scripts and styles from our origin only, no inline script, no eval, no framing."""
     # given a signed-in learner, and a visitor
-    organisation = OrganisationFactory()
-    user = UserFactory()
+    organisation = OrganisationFactory.create()
+    user = UserFactory.create()
     Membership.objects.create(user=user, organisation=organisation, role=Role.LEARNER)
     member = Client()
     member.force_login(user)

@@ -15,7 +15,7 @@ from workers.heartbeat import HEARTBEAT_PREFIX
 pytestmark = pytest.mark.django_db
 
 TOKEN = "a-monitoring-token-for-tests"
-BEARER = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 STATUS_ONLY_DOWN = {
     "database": {"ok": True},
     "redis": {"ok": True},
@@ -32,7 +32,7 @@ def beat_both_pools() -> None:
 def test_healthz_is_503_until_both_worker_pools_beat(settings: Any) -> None:
     """With the token, /healthz details every part; it is 503 until a worker of each pool beats."""
     settings.METRICS_TOKEN = TOKEN
-    client = Client(**BEARER)
+    client = Client(headers=BEARER)
     response = client.get("/healthz")
     body = response.json()
     assert response.status_code == 503
@@ -55,7 +55,7 @@ def test_anonymous_healthz_answers_status_only(settings: Any, authorization: str
     hostnames, latencies or versions. The status code is still the real one (503, then 200)."""
     # given a token is configured, and a caller without it
     settings.METRICS_TOKEN = TOKEN
-    client = Client(**({"HTTP_AUTHORIZATION": authorization} if authorization else {}))
+    client = Client(headers={"Authorization": authorization} if authorization else {})
     # when the workers are down, then up
     down = client.get("/healthz")
     beat_both_pools()
@@ -97,9 +97,9 @@ def test_a_platform_operator_sees_the_details(settings: Any) -> None:
     settings.METRICS_TOKEN = TOKEN
     beat_both_pools()
     operator = Client()
-    operator.force_login(UserFactory(is_staff=True, is_superuser=True))
+    operator.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff.force_login(UserFactory.create(is_staff=True))
 
     assert operator.get("/healthz").json()["checks"]["workers"]["worker"] == {"ok": True, "hosts": ["default@h"]}
     assert staff.get("/healthz").json()["checks"]["workers"]["worker"] == {"ok": True}

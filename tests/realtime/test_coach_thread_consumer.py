@@ -21,8 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @database_sync_to_async
 def _learner_with_thread(org: Any = None) -> tuple[Any, Any, Any]:
-    org = org or OrganisationFactory()
-    user = UserFactory()
+    org = org or OrganisationFactory.create()
+    user = UserFactory.create()
     Membership.objects.create(user=user, organisation=org, role=Role.LEARNER)
     thread = services.thread_create(user=user, organisation=org, title="Interview prep")
     return user, thread, session_for(user)
@@ -51,7 +51,7 @@ async def _completed(comm: Any) -> dict:
 
 async def test_only_the_owner_connects() -> None:
     _, thread, _ = await _learner_with_thread()
-    stranger = await database_sync_to_async(UserFactory)()
+    stranger = await database_sync_to_async(UserFactory.create)()
     await database_sync_to_async(Membership.objects.create)(
         user=stranger, organisation=thread.organisation, role=Role.LEARNER
     )
@@ -93,7 +93,7 @@ async def test_an_answer_is_grounded_in_my_note_and_cites_it() -> None:
 
 async def test_another_learners_private_note_never_grounds_my_answer() -> None:
     _user, thread, session = await _learner_with_thread()
-    other = await database_sync_to_async(UserFactory)()
+    other = await database_sync_to_async(UserFactory.create)()
     await database_sync_to_async(Membership.objects.create)(
         user=other, organisation=thread.organisation, role=Role.LEARNER
     )

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @database_sync_to_async
 def _signed_in(**session_data: object) -> tuple[object, object]:
-    membership = MembershipFactory(role=Role.LEARNER)
+    membership = MembershipFactory.create(role=Role.LEARNER)
     return membership.user, session_for(membership.user, **session_data)
 
 
@@ -209,8 +209,8 @@ async def test_role_change_reaches_open_sockets_as_rights_changed() -> None:
 
 async def test_organisation_switch_closes_the_sessions_sockets_4409() -> None:
     user, session = await _signed_in()
-    second = await database_sync_to_async(OrganisationFactory)()
-    await database_sync_to_async(MembershipFactory)(user=user, organisation=second, role=Role.LEARNER)
+    second = await database_sync_to_async(OrganisationFactory.create)()
+    await database_sync_to_async(MembershipFactory.create)(user=user, organisation=second, role=Role.LEARNER)
     comm = communicator("/ws/me/", session=session)
     await comm.connect()
     await comm.receive_json_from()
@@ -223,10 +223,10 @@ async def test_a_foreign_organisation_cannot_be_switched_to() -> None:
     from django.http import Http404
 
     user, session = await _signed_in()
-    foreign = await database_sync_to_async(OrganisationFactory)()
+    foreign = await database_sync_to_async(OrganisationFactory.create)()
     with pytest.raises(Http404):
         await database_sync_to_async(organisation_switch)(user=user, session=session, organisation_id=foreign.pk)
 
 
 def test_user_factory_makes_distinct_people() -> None:
-    assert UserFactory().email != UserFactory().email
+    assert UserFactory.create().email != UserFactory.create().email

@@ -30,10 +30,10 @@ MODES = ["process", "channel"]
 
 @database_sync_to_async
 def _lounge_with_members(count: int) -> tuple[Any, list[Any]]:
-    lounge = LoungeFactory()
+    lounge = LoungeFactory.create()
     sessions = []
     for _ in range(count):
-        user = UserFactory()
+        user = UserFactory.create()
         Membership.objects.create(user=user, organisation=lounge.organisation, role=Role.LEARNER)
         LoungeMembership.objects.create(lounge=lounge, user=user, role=LoungeRole.MEMBER)
         sessions.append(session_for(user))
@@ -98,7 +98,7 @@ async def test_a_lost_event_is_replayed_before_the_next_one(mode: str) -> None:
         await writer.send_json_to({"type": "message.post", "client_msg_id": "after", "body": "after the gap"})
         # The reader sees the gap (start+2 after start), replays start+1 from the database, then
         # gets start+2 once: the same order and count as if nothing had been lost.
-        frames = []
+        frames: list[tuple[int, str]] = []
         while len(frames) < 2:
             frame = await reader.receive_json_from(timeout=5)
             if frame.get("type") == "event" and frame.get("seq") is not None:

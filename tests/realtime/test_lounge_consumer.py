@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @database_sync_to_async
 def _member(lounge: Any, role: str = LoungeRole.MEMBER, *, org_role: str = Role.LEARNER) -> tuple[Any, Any]:
-    user = UserFactory()
+    user = UserFactory.create()
     Membership.objects.create(user=user, organisation=lounge.organisation, role=org_role)
     LoungeMembership.objects.create(lounge=lounge, user=user, role=role)
     return user, session_for(user)
@@ -46,7 +46,7 @@ async def _reply_to(comm: Any, ref: str) -> dict:
 
 @pytest.fixture
 async def lounge() -> Any:
-    return await database_sync_to_async(LoungeFactory)()
+    return await database_sync_to_async(LoungeFactory.create)()
 
 
 async def test_snapshot_has_history_rights_and_presence(lounge: Any) -> None:
@@ -62,8 +62,8 @@ async def test_snapshot_has_history_rights_and_presence(lounge: Any) -> None:
 
 
 async def test_another_organisations_lounge_answers_4404(lounge: Any) -> None:
-    outsider_org = await database_sync_to_async(OrganisationFactory)()
-    user = await database_sync_to_async(UserFactory)()
+    outsider_org = await database_sync_to_async(OrganisationFactory.create)()
+    user = await database_sync_to_async(UserFactory.create)()
     await database_sync_to_async(Membership.objects.create)(user=user, organisation=outsider_org, role=Role.LEARNER)
     session = await database_sync_to_async(session_for)(user)
     for path in (f"/ws/lounges/{lounge.slug}/", "/ws/lounges/no-such-lounge/"):
@@ -230,7 +230,7 @@ async def test_a_coach_mention_in_slow_mode_is_acked_with_the_reply_it_started(a
     the coach" button sends it) gets an ack carrying the coach reply it started, not a `slow_mode`
     error for a post that landed; the next post is still held back."""
     # given a member of a lounge in slow mode
-    lounge = await database_sync_to_async(LoungeFactory)(slow_mode_seconds=30)
+    lounge = await database_sync_to_async(LoungeFactory.create)(slow_mode_seconds=30)
     _, session = await _member(lounge)
     comm, _ = await _join(lounge, session)
     # when they post a message that asks the coach
@@ -287,8 +287,10 @@ async def test_two_summons_with_one_request_id_start_one_generation(lounge: Any)
 
 
 async def test_invite_lounges_are_invisible_to_non_members(lounge: Any) -> None:
-    hidden = await database_sync_to_async(LoungeFactory)(organisation=lounge.organisation, access=LoungeAccess.INVITE)
-    user = await database_sync_to_async(UserFactory)()
+    hidden = await database_sync_to_async(LoungeFactory.create)(
+        organisation=lounge.organisation, access=LoungeAccess.INVITE
+    )
+    user = await database_sync_to_async(UserFactory.create)()
     await database_sync_to_async(Membership.objects.create)(user=user, organisation=lounge.organisation, role="learner")
     session = await database_sync_to_async(session_for)(user)
     comm = communicator(f"/ws/lounges/{hidden.slug}/", session=session)

@@ -35,14 +35,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @database_sync_to_async
 def _signed_in() -> tuple[Any, Any]:
-    membership = MembershipFactory(role=Role.LEARNER)
+    membership = MembershipFactory.create(role=Role.LEARNER)
     return membership.user, session_for(membership.user)
 
 
 @database_sync_to_async
 def _lounge_member() -> tuple[Any, Any, Any]:
-    lounge: Any = LoungeFactory()
-    user: Any = UserFactory()
+    lounge: Any = LoungeFactory.create()
+    user: Any = UserFactory.create()
     Membership.objects.create(user=user, organisation=lounge.organisation, role=Role.LEARNER)
     LoungeMembership.objects.create(lounge=lounge, user=user, role=LoungeRole.MEMBER)
     return lounge, user, session_for(user)
@@ -50,7 +50,7 @@ def _lounge_member() -> tuple[Any, Any, Any]:
 
 async def _until_close(comm: WebsocketCommunicator) -> tuple[list[dict[str, Any]], int]:
     """The frames sent before the close, and its code."""
-    frames = []
+    frames: list[dict[str, Any]] = []
     while True:
         output = await comm.receive_output()
         if output["type"] == "websocket.close":
@@ -186,7 +186,12 @@ async def test_an_action_waiting_behind_a_close_does_not_run() -> None:
     consumer.closing = True
     ran: list[bool] = []
     message = PingConsumer.messages["echo"].model_validate({"type": "echo"})
-    await consumer.run_action(message, lambda: ran.append(True) or {"type": "ack"})
+
+    def action() -> dict[str, str]:
+        ran.append(True)
+        return {"type": "ack"}
+
+    await consumer.run_action(message, action)
     assert ran == []
 
 

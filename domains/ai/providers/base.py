@@ -173,4 +173,4 @@ def sdk_client(
                 timeout=httpx2.Timeout(idle_timeout, connect=connect_timeout, pool=connect_timeout),
             )
             _sdk_clients[key] = client
-        return client  # type: ignore[no-any-return]
+        return client

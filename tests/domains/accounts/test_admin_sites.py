@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 import pytest
 from django.test import Client
 from django.test.client import RequestFactory
 
 from domains.accounts.admin_site import org_admin_site
-from domains.accounts.models import Membership, Role
+from domains.accounts.http import OrganisationRequest
+from domains.accounts.models import Membership, Organisation, Role, User
 from domains.ai.models import AIFeatureConfig
 from domains.compliance.models import AuditEvent
-from domains.lounges.models import Lounge, Report
+from domains.lounges.models import Lounge, Message, Report
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.factories.lounges import LoungeFactory, LoungeMembershipFactory, MessageFactory
 
@@ -29,38 +30,40 @@ class Tenants:
     """Organisation A (staff, mentor, learner, a lounge with a message, a report, an audit event)
     and organisation B with the same, its texts marked so a leak is visible."""
 
-    org_a: Any
-    staff: Any
-    mentor: Any
-    learner: Any
-    lounge_a: Any
-    message_a: Any
-    report_a: Any
-    audit_a: Any
-    org_b: Any
-    outsider: Any
-    membership_b: Any
-    lounge_b: Any
-    message_b: Any
-    report_b: Any
-    audit_b: Any
-    config_b: Any
+    org_a: Organisation
+    staff: User
+    mentor: User
+    learner: User
+    lounge_a: Lounge
+    message_a: Message
+    report_a: Report
+    audit_a: AuditEvent
+    org_b: Organisation
+    outsider: User
+    membership_b: Membership
+    lounge_b: Lounge
+    message_b: Message
+    report_b: Report
+    audit_b: AuditEvent
+    config_b: AIFeatureConfig
 
 
 @pytest.fixture
 def tenants() -> Tenants:
-    org_a, org_b = OrganisationFactory(name="Alpha School"), OrganisationFactory(name="Beta Corp")
-    staff = MembershipFactory(organisation=org_a, role=Role.STAFF).user
-    mentor = MembershipFactory(organisation=org_a, role=Role.MENTOR).user
-    learner = MembershipFactory(organisation=org_a, role=Role.LEARNER, user__email="alpha-learner@example.test").user
-    outsider = UserFactory(email="beta-only@example.test", display_name="Beatrix Beta")
-    membership_b = MembershipFactory(organisation=org_b, user=outsider, role=Role.LEARNER)
-    lounge_a = LoungeFactory(organisation=org_a, title="Alpha lounge")
-    lounge_b = LoungeFactory(organisation=org_b, title="Beta secret lounge")
-    LoungeMembershipFactory(lounge=lounge_a, user=learner)
-    LoungeMembershipFactory(lounge=lounge_b, user=outsider)
-    message_a = MessageFactory(lounge=lounge_a, author=learner, body="alpha-visible-text")
-    message_b = MessageFactory(lounge=lounge_b, author=outsider, body="beta-canary-text")
+    org_a, org_b = OrganisationFactory.create(name="Alpha School"), OrganisationFactory.create(name="Beta Corp")
+    staff = MembershipFactory.create(organisation=org_a, role=Role.STAFF).user
+    mentor = MembershipFactory.create(organisation=org_a, role=Role.MENTOR).user
+    learner = MembershipFactory.create(
+        organisation=org_a, role=Role.LEARNER, user__email="alpha-learner@example.test"
+    ).user
+    outsider = UserFactory.create(email="beta-only@example.test", display_name="Beatrix Beta")
+    membership_b = MembershipFactory.create(organisation=org_b, user=outsider, role=Role.LEARNER)
+    lounge_a = LoungeFactory.create(organisation=org_a, title="Alpha lounge")
+    lounge_b = LoungeFactory.create(organisation=org_b, title="Beta secret lounge")
+    LoungeMembershipFactory.create(lounge=lounge_a, user=learner)
+    LoungeMembershipFactory.create(lounge=lounge_b, user=outsider)
+    message_a = MessageFactory.create(lounge=lounge_a, author=learner, body="alpha-visible-text")
+    message_b = MessageFactory.create(lounge=lounge_b, author=outsider, body="beta-canary-text")
     report_a = Report.objects.create(
         lounge=lounge_a, message=message_a, reporter=learner, reason="r", reported_body="x"
     )
@@ -90,7 +93,7 @@ def tenants() -> Tenants:
     )
 
 
-def _as(user: Any) -> Client:
+def _as(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -216,17 +219,19 @@ def test_form_choices_offer_only_the_organisations_people_and_lounges(tenants: T
         "/manage/autocomplete/",
         {"app_label": "accounts", "model_name": "membership", "field_name": "user", "term": "alpha-learner"},
     )
-    request = RequestFactory().get("/manage/")
+    request = cast(OrganisationRequest, RequestFactory().get("/manage/"))
     request.user, request.organisation, request.roles = tenants.staff, tenants.org_a, frozenset({Role.STAFF})
     report_admin = org_admin_site.get_model_admin(Report)
-    lounge_choices = report_admin.formfield_for_foreignkey(Report._meta.get_field("lounge"), request).queryset
+    lounge_field = report_admin.formfield_for_foreignkey(Report._meta.get_field("lounge"), request)
+    assert lounge_field is not None
+    assert lounge_field.queryset is not None
 
     for queryset in (users, handlers):
         assert tenants.outsider not in queryset
         assert {tenants.staff, tenants.mentor, tenants.learner} <= set(queryset)
     assert search.json()["results"] == []
     assert [r["id"] for r in own_search.json()["results"]] == [str(tenants.learner.pk)]
-    assert list(lounge_choices) == [tenants.lounge_a]
+    assert list(lounge_field.queryset) == [tenants.lounge_a]
 
 
 def test_a_foreign_user_cannot_be_given_a_role(tenants: Tenants) -> None:
@@ -313,7 +318,7 @@ def test_org_staff_are_refused_the_operator_admin(tenants: Tenants) -> None:
 
 def test_the_operator_uses_the_operator_admin_over_every_organisation(tenants: Tenants) -> None:
     """A superuser in no organisation runs /admin/ (every organisation's rows) but not /manage/."""
-    operator = UserFactory(is_staff=True, is_superuser=True)
+    operator = UserFactory.create(is_staff=True, is_superuser=True)
     client = _as(operator)
 
     lounges = client.get("/admin/lounges/lounge/")
@@ -357,8 +362,8 @@ def test_a_members_history_shows_only_what_this_organisations_people_did(tenants
     from django.contrib.admin.models import CHANGE, LogEntry
 
     shared = tenants.learner
-    MembershipFactory(organisation=tenants.org_b, user=shared, role=Role.STAFF)
-    operator = UserFactory(is_staff=True, is_superuser=True)
+    MembershipFactory.create(organisation=tenants.org_b, user=shared, role=Role.STAFF)
+    operator = UserFactory.create(is_staff=True, is_superuser=True)
     LogEntry.objects.log_actions(
         user_id=operator.pk,
         queryset=[shared],

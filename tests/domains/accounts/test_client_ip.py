@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory, override_settings
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 PROXY = "10.0.0.2"
 
 
-def _failed_login(client: Client, email: str, **extra: str) -> int:
+def _failed_login(client: Client, email: str, **extra: Any) -> int:
     return client.post("/accounts/login/", {"login": email, "password": "wrong"}, **extra).status_code
 
 
@@ -84,7 +85,7 @@ def _failed_login_ips(email: str) -> list[str | None]:
     ],
 )
 def test_client_ip_trusts_forwarded_headers_only_from_configured_proxies(
-    rf: RequestFactory, meta: dict[str, str], proxies: list[str], expected: str | None
+    rf: RequestFactory, meta: dict[str, Any], proxies: list[str], expected: str | None
 ) -> None:
     """The client is the socket peer unless that peer is a configured proxy; a malformed or missing
     address resolves to None, never to an exception."""
@@ -111,7 +112,7 @@ def test_the_request_without_any_peer_address_resolves_to_none(rf: RequestFactor
 def test_a_forged_forwarded_for_is_not_the_audited_address(client: Client) -> None:
     """Without trusted proxies, rotating X-Forwarded-For (or sending junk in it) changes nothing:
     each failed login is audited from the socket peer, and junk answers the normal page."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     statuses = [
         _failed_login(client, user.email, HTTP_X_FORWARDED_FOR=forged)
@@ -127,7 +128,7 @@ def test_a_forged_forwarded_for_is_not_the_audited_address(client: Client) -> No
 def test_behind_a_trusted_proxy_the_forwarded_client_is_audited(client: Client) -> None:
     """When the peer is a trusted proxy, the audit log records the client it forwarded; a peer
     that is not a trusted proxy is recorded as itself, whatever its header says."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     _failed_login(client, user.email, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7")
     _failed_login(client, user.email, REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.8")
@@ -140,7 +141,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_audited(client: Client) 
 def test_consent_records_the_resolved_client_address(client: Client) -> None:
     """Consent is evidence: it stores the same resolved address as the audit log."""
     policy_publish(kind="privacy", version="1.0", title="Privacy policy", body="# Privacy")
-    user = UserFactory()
+    user = UserFactory.create()
     client.force_login(user)
 
     response = client.post(
@@ -161,9 +162,9 @@ def test_consent_records_the_resolved_client_address(client: Client) -> None:
 def test_allauths_per_ip_limit_counts_the_resolved_client(client: Client) -> None:
     """allauth's per-IP login limit counts each client behind the proxy separately, and a client
     that connects directly cannot leave its own bucket by rotating X-Forwarded-For."""
-    user = UserFactory()
+    user = UserFactory.create()
 
-    def attempt(**extra: str) -> bool:
+    def attempt(**extra: Any) -> bool:
         """True when allauth refused the attempt as rate limited."""
         response = client.post("/accounts/login/", {"login": user.email, "password": "wrong"}, **extra)
         assert response.status_code == 200
@@ -231,7 +232,7 @@ def _procfile_web(live_stack: LiveStack, log_dir: Path) -> Iterator[LiveStack]:
 def test_daphne_as_the_procfile_runs_it_does_not_believe_x_forwarded_for(live_stack: LiveStack, tmp_path: Path) -> None:
     """Over real HTTP to the Procfile's daphne: a forged X-Forwarded-For neither becomes the audited
     address nor breaks the page when it is not an address at all."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     with _procfile_web(live_stack, tmp_path) as web:
         cookies: dict[str, str] = {}

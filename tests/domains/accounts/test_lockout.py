@@ -4,6 +4,7 @@ owner can still sign in from elsewhere, and every lockout is audited."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -24,7 +25,7 @@ A = "198.51.100.10"
 B = "203.0.113.20"
 
 
-def _login(client: Client, email: str, password: str, ip: str, **extra: str) -> int:
+def _login(client: Client, email: str, password: str, ip: str, **extra: Any) -> int:
     return client.post("/accounts/login/", {"login": email, "password": password}, REMOTE_ADDR=ip, **extra).status_code
 
 
@@ -35,7 +36,7 @@ def _signed_in(client: Client) -> bool:
 def test_five_wrong_passwords_lock_the_account_from_that_address_only(client: Client) -> None:
     """After five wrong passwords from A, even the right password from A answers the lockout page
     (429, Retry-After); the right password from B signs in."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     wrong = [_login(client, user.email, "wrong", A) for _ in range(5)]
     from_a = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD}, REMOTE_ADDR=A)
@@ -54,7 +55,7 @@ def test_five_wrong_passwords_lock_the_account_from_that_address_only(client: Cl
 def test_a_lockout_is_audited_once_with_the_address_and_the_attempted_email(client: Client) -> None:
     """The attempt that reaches the limit writes one `auth.locked_out` row (no organisation, no
     password); refused attempts during the lock are failed logins, not new lockouts."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     for _ in range(5):
         _login(client, user.email, "wrong", A)
@@ -73,7 +74,7 @@ def test_a_lockout_is_audited_once_with_the_address_and_the_attempted_email(clie
 
 def test_rotating_x_forwarded_for_does_not_dodge_the_lockout(client: Client) -> None:
     """Without trusted proxies, a new X-Forwarded-For on every attempt is still the same address."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     wrong = [_login(client, user.email, "wrong", A, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}") for n in range(5)]
     right = _login(client, user.email, PASSWORD, A, HTTP_X_FORWARDED_FOR="192.0.2.99")
@@ -85,7 +86,7 @@ def test_rotating_x_forwarded_for_does_not_dodge_the_lockout(client: Client) -> 
 
 def test_changing_the_case_of_the_email_does_not_start_a_fresh_counter(client: Client) -> None:
     """The lockout counts the account, not the spelling of its address."""
-    user = UserFactory()
+    user = UserFactory.create()
     spellings = [user.email, user.email.upper(), user.email.title(), user.email.swapcase(), user.email]
 
     statuses = [_login(client, spelling, "wrong", A) for spelling in spellings]
@@ -95,7 +96,7 @@ def test_changing_the_case_of_the_email_does_not_start_a_fresh_counter(client: C
 
 def test_the_lock_lifts_after_the_five_minute_cool_off(client: Client) -> None:
     """The locked pair may sign in again once five minutes have passed since its last failure."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     with time_machine.travel(timezone.now(), tick=False) as clock:
         for _ in range(5):
@@ -112,7 +113,7 @@ def test_the_lock_lifts_after_the_five_minute_cool_off(client: Client) -> None:
 
 def test_a_successful_sign_in_clears_the_pairs_failures(client: Client) -> None:
     """Four wrong passwords, then the right one: the count starts again from zero."""
-    user = UserFactory()
+    user = UserFactory.create()
 
     for _ in range(4):
         _login(client, user.email, "wrong", A)
@@ -127,7 +128,7 @@ def test_a_successful_sign_in_clears_the_pairs_failures(client: Client) -> None:
 def test_a_stranger_hammering_from_one_address_cannot_lock_the_owner_out() -> None:
     """With the shipped limits, minutes of wrong passwords from A (locked after five) do not use up
     the account's looser allauth budget: the owner still signs in from B."""
-    user = UserFactory()
+    user = UserFactory.create()
     attacker = Client()
     start = timezone.now()
 
@@ -145,7 +146,7 @@ def test_a_guesser_on_many_addresses_cannot_keep_the_owner_out_of_a_known_addres
     """Six addresses with five wrong passwords each spend the account's allauth budget
     (30 per 5 minutes): a new address is then refused for a while, but the owner's address that signed in before is
     not, so nobody can lock the owner out of their usual place."""
-    user = UserFactory()
+    user = UserFactory.create()
     usual = "192.0.2.50"
 
     with override_settings(ACCOUNT_RATE_LIMITS=shipped.ACCOUNT_RATE_LIMITS):
@@ -166,7 +167,7 @@ def test_a_guesser_on_many_addresses_cannot_keep_the_owner_out_of_a_known_addres
 
 def test_a_completed_password_reset_lifts_the_accounts_lockouts(client: Client) -> None:
     """Resetting the password by email proves the mailbox is the owner's: the lock is lifted."""
-    user = UserFactory()
+    user = UserFactory.create()
     for _ in range(5):
         _login(client, user.email, "wrong", A)
     assert AccessAttempt.objects.filter(username=user.email).exists()
@@ -182,7 +183,7 @@ def test_a_completed_password_reset_lifts_the_accounts_lockouts(client: Client) 
 def test_through_daphne_the_fifth_wrong_password_answers_the_lockout_page(live_stack: LiveStack) -> None:
     """Over real HTTP (daphne runs the middleware chain asynchronously, and axes calls the lockout
     page differently there): the fifth wrong password answers the 429 page, not a 500."""
-    user = UserFactory()
+    user = UserFactory.create()
     cookies: dict[str, str] = {}
     token = live_stack.csrf_token(cookies, "/accounts/login/")
 

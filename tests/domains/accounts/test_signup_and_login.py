@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from domains.accounts.models import Membership, Organisation, User
 from domains.compliance.models import AuditEvent, Consent
@@ -27,8 +28,8 @@ def signup_org() -> Organisation:
     return Organisation.objects.create(name="Coachwire Demo", slug="coachwire-demo")
 
 
-def _signup(client: Client, **overrides: str) -> object:
-    data = {
+def _signup_data(**overrides: str | None) -> dict[str, str]:
+    data: dict[str, str | None] = {
         "display_name": "Ada Lovelace",
         "email": "ada@example.test",
         "password1": "correct horse battery",
@@ -36,13 +37,13 @@ def _signup(client: Client, **overrides: str) -> object:
         "accept_policies": "on",
     }
     data.update(overrides)
-    return client.post("/accounts/signup/", {k: v for k, v in data.items() if v is not None})
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_signup_records_consent_joins_the_organisation_and_lands_on_the_dashboard(
     client: Client, policies: list, signup_org: Organisation
 ) -> None:
-    response = _signup(client, HTTP_USER_AGENT="pytest-browser")
+    response = client.post("/accounts/signup/", _signup_data(HTTP_USER_AGENT="pytest-browser"))
     assert response.status_code == 302
     user = User.objects.get(email="ada@example.test")
     assert user.display_name == "Ada Lovelace"
@@ -70,7 +71,7 @@ def test_signup_records_consent_joins_the_organisation_and_lands_on_the_dashboar
 def test_bad_signup_gets_field_errors_and_creates_nothing(
     client: Client, policies: list, signup_org: Organisation, overrides: dict, field: str
 ) -> None:
-    response = _signup(client, **overrides)
+    response = client.post("/accounts/signup/", _signup_data(**overrides))
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert not User.objects.exists()
@@ -78,15 +79,15 @@ def test_bad_signup_gets_field_errors_and_creates_nothing(
 
 
 def test_signup_with_an_existing_email_is_refused(client: Client, policies: list, signup_org: Organisation) -> None:
-    UserFactory(email="ada@example.test")
-    response = _signup(client)
+    UserFactory.create(email="ada@example.test")
+    response = client.post("/accounts/signup/", _signup_data())
     assert response.status_code == 200
     assert "email" in response.context["form"].errors
     assert User.objects.count() == 1
 
 
 def test_login_is_audited_and_failed_logins_too(client: Client, policies: list) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     bad = client.post("/accounts/login/", {"login": user.email, "password": "wrong"})
     assert bad.status_code == 200
     assert bad.context["form"].errors
@@ -103,9 +104,9 @@ def test_login_with_empty_fields_gets_field_errors(client: Client) -> None:
 
 
 def test_a_new_policy_version_asks_again_before_any_page(
-    client: Client, policies: list, django_capture_on_commit_callbacks: object
+    client: Client, policies: list, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     client.force_login(user)
     response = client.get("/")
     assert response.status_code == 302
@@ -117,7 +118,7 @@ def test_a_new_policy_version_asks_again_before_any_page(
     accepted = client.post("/consent/", {"accept_policies": "on", "next": "/"})
     assert accepted.status_code == 302
     assert client.get("/").status_code == 200
-    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+    with django_capture_on_commit_callbacks(execute=True):
         policy_publish(kind="terms", version="2.0", title="Terms of use", body="# Terms v2")
     again = client.get("/")
     assert again.status_code == 302
@@ -125,6 +126,6 @@ def test_a_new_policy_version_asks_again_before_any_page(
 
 
 def test_consent_redirect_refuses_an_outside_next(client: Client, policies: list) -> None:
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     response = client.post("/consent/", {"accept_policies": "on", "next": "https://evil.example/"})
     assert response["Location"] == "/"

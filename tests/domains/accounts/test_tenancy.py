@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from pytest_django import DjangoAssertNumQueries
 
 from domains.accounts.models import Membership, Role
 from domains.compliance.models import AuditEvent
@@ -14,14 +15,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client: Client) -> tuple[Client, Membership]:
-    membership = MembershipFactory(role=Role.STAFF)
+    membership = MembershipFactory.create(role=Role.STAFF)
     client.force_login(membership.user)
     return client, membership
 
 
 def test_a_member_of_another_organisation_is_404_like_a_missing_one(staff_client: tuple) -> None:
     client, _ = staff_client
-    foreign = MembershipFactory(organisation=OrganisationFactory())
+    foreign = MembershipFactory.create(organisation=OrganisationFactory.create())
     assert client.get(f"/members/{foreign.user.pk}/").status_code == 404
     assert client.get("/members/999999/").status_code == 404
     assert client.post(f"/members/{foreign.user.pk}/", {"roles": ["staff"]}).status_code == 404
@@ -30,7 +31,7 @@ def test_a_member_of_another_organisation_is_404_like_a_missing_one(staff_client
 
 def test_staff_change_roles_and_the_change_is_audited(staff_client: tuple) -> None:
     client, staff = staff_client
-    member = MembershipFactory(organisation=staff.organisation, role=Role.LEARNER).user
+    member = MembershipFactory.create(organisation=staff.organisation, role=Role.LEARNER).user
     response = client.post(f"/members/{member.pk}/", {"roles": ["learner", "mentor"]})
     assert response.status_code == 302
     assert set(member.memberships.values_list("role", flat=True)) == {"learner", "mentor"}
@@ -42,7 +43,7 @@ def test_staff_change_roles_and_the_change_is_audited(staff_client: tuple) -> No
 
 def test_bad_role_input_changes_nothing(staff_client: tuple) -> None:
     client, staff = staff_client
-    member = MembershipFactory(organisation=staff.organisation, role=Role.LEARNER).user
+    member = MembershipFactory.create(organisation=staff.organisation, role=Role.LEARNER).user
     response = client.post(f"/members/{member.pk}/", {"roles": ["emperor"]})
     assert response.status_code == 200
     assert "roles" in response.context["form"].errors
@@ -50,18 +51,20 @@ def test_bad_role_input_changes_nothing(staff_client: tuple) -> None:
 
 
 def test_a_learner_cannot_manage_members(client: Client) -> None:
-    learner = MembershipFactory(role=Role.LEARNER)
-    colleague = MembershipFactory(organisation=learner.organisation)
+    learner = MembershipFactory.create(role=Role.LEARNER)
+    colleague = MembershipFactory.create(organisation=learner.organisation)
     client.force_login(learner.user)
     assert client.get("/members/").status_code == 403
     assert client.post(f"/members/{colleague.user.pk}/", {"roles": ["staff"]}).status_code == 403
 
 
-def test_member_list_lists_only_this_organisation(staff_client: tuple, django_assert_max_num_queries: object) -> None:
+def test_member_list_lists_only_this_organisation(
+    staff_client: tuple, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
     client, staff = staff_client
     for _ in range(5):
-        MembershipFactory(organisation=staff.organisation)
-    outsider = MembershipFactory(organisation=OrganisationFactory())
+        MembershipFactory.create(organisation=staff.organisation)
+    outsider = MembershipFactory.create(organisation=OrganisationFactory.create())
     with django_assert_max_num_queries(12):  # constant, whatever the member count
         response = client.get("/members/")
     assert response.status_code == 200
@@ -73,7 +76,7 @@ def test_member_list_lists_only_this_organisation(staff_client: tuple, django_as
 def test_the_audit_log_shows_only_this_organisation(staff_client: tuple) -> None:
     client, staff = staff_client
     AuditEvent.objects.create(organisation=staff.organisation, action="mine.happened", actor_label="x")
-    AuditEvent.objects.create(organisation=OrganisationFactory(), action="theirs.happened", actor_label="y")
+    AuditEvent.objects.create(organisation=OrganisationFactory.create(), action="theirs.happened", actor_label="y")
     response = client.get("/audit/")
     assert b"mine.happened" in response.content
     assert b"theirs.happened" not in response.content
@@ -81,7 +84,7 @@ def test_the_audit_log_shows_only_this_organisation(staff_client: tuple) -> None
 
 def test_switching_to_a_foreign_organisation_is_404(staff_client: tuple) -> None:
     client, _ = staff_client
-    foreign = OrganisationFactory()
+    foreign = OrganisationFactory.create()
     assert client.post("/organisation/switch/", {"organisation_id": foreign.pk}).status_code == 404
     assert client.post("/organisation/switch/", {"organisation_id": "abc"}).status_code == 404
 
@@ -89,12 +92,12 @@ def test_switching_to_a_foreign_organisation_is_404(staff_client: tuple) -> None
 def test_member_email_is_shown_to_staff_and_the_person_not_to_mentors(client: Client) -> None:
     """A member's email address is for staff (they run members) and for the person themself;
     a mentor sees the public name only, on the member page and in the list."""
-    learner = MembershipFactory(
+    learner = MembershipFactory.create(
         role=Role.LEARNER, user__email="private-address@example.test", user__display_name="Pat Private"
     )
     organisation = learner.organisation
-    mentor = MembershipFactory(organisation=organisation, role=Role.MENTOR).user
-    staff = MembershipFactory(organisation=organisation, role=Role.STAFF).user
+    mentor = MembershipFactory.create(organisation=organisation, role=Role.MENTOR).user
+    staff = MembershipFactory.create(organisation=organisation, role=Role.STAFF).user
     page = f"/members/{learner.user.pk}/"
 
     client.force_login(mentor)

@@ -44,11 +44,11 @@ def ai_settings(settings: Any, fake_llm: FakeLLMServer) -> Any:  # noqa: F811
 def org() -> Any:
     from tests.factories import OrganisationFactory
 
-    return OrganisationFactory()
+    return OrganisationFactory.create()
 
 
 @pytest.fixture
 def learner(org: Any) -> Any:
     from tests.factories import MembershipFactory
 
-    return MembershipFactory(organisation=org).user
+    return MembershipFactory.create(organisation=org).user

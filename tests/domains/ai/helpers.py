@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from domains.ai.providers.base import ChatOptions, Delta, Result, Usage
+from domains.ai.providers.base import ChatOptions, Delta, Result, StreamItem, Usage
 
 
 def scenario(**fields: Any) -> ChatOptions:
@@ -13,9 +14,11 @@ def scenario(**fields: Any) -> ChatOptions:
     return ChatOptions(extra_headers={"X-Fake-Scenario": json.dumps(fields)})
 
 
-def collect(stream: Any) -> tuple[list[str], Usage | None, Result | None]:
+def collect(stream: Iterable[StreamItem]) -> tuple[list[str], Usage, Result]:
+    """The deltas' text, then the one `Usage` and the one `Result` every finished stream ends with."""
     deltas: list[str] = []
-    usage = result = None
+    usage: Usage | None = None
+    result: Result | None = None
     for item in stream:
         if isinstance(item, Delta):
             deltas.append(item.text)
@@ -23,4 +26,6 @@ def collect(stream: Any) -> tuple[list[str], Usage | None, Result | None]:
             usage = item
         elif isinstance(item, Result):
             result = item
+    assert usage is not None, "the stream ended without its usage"
+    assert result is not None, "the stream ended without its result"
     return deltas, usage, result

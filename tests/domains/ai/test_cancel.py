@@ -65,7 +65,9 @@ def test_cancel_before_start_makes_no_provider_call(ai_settings, fake_llm, org, 
     )
 
     assert [type(i) for i in items] == [Usage, Result]
-    assert items[-1].stop_reason == "cancelled"
+    result = items[-1]
+    assert isinstance(result, Result)
+    assert result.stop_reason == "cancelled"
     assert fake_llm.request_count == 0
     row = AIUsage.objects.get()
     assert (row.outcome, row.attempts, row.tokens_in, row.tokens_out) == ("cancelled", 0, 0, 0)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import socket
 
+import httpx2
 import pytest
 
 from domains.ai.models import AIUsage
+from domains.ai.providers.anthropic import AnthropicProvider
+from domains.ai.providers.base import Delta
 from domains.ai.providers.errors import (
     ContextTooLong,
     Overloaded,
@@ -18,6 +21,7 @@ from domains.ai.providers.errors import (
     SpendCapped,
     StreamBroken,
 )
+from domains.ai.providers.openai import OpenAIProvider
 from domains.ai.services import chat_complete, chat_stream, provider_named
 from tests.domains.ai.helpers import collect
 
@@ -161,7 +165,8 @@ def test_error_event_after_text_is_stream_broken_and_not_retried(ai_settings, fa
     )
     deltas: list[str] = []
     with pytest.raises(StreamBroken) as caught:
-        deltas.extend(item.text for item in stream)  # extend keeps the deltas read before the raise
+        # extend keeps the deltas read before the raise
+        deltas.extend(item.text for item in stream if isinstance(item, Delta))
 
     assert "".join(deltas) == "one two three "
     assert caught.value.partial_text == "one two three "
@@ -256,9 +261,12 @@ def test_unreachable_provider_is_provider_down(ai_settings, org, learner, sleeps
 
 def test_sdk_retries_are_off(ai_settings, fake_llm, provider):
     """Only one retry layer: the SDK clients are built with max_retries=0 and our timeouts."""
-    client = provider_named(provider)._client
+    sdk_provider = provider_named(provider)
+    assert isinstance(sdk_provider, OpenAIProvider | AnthropicProvider)
+    client = sdk_provider._client
 
     assert client.max_retries == 0
+    assert isinstance(client.timeout, httpx2.Timeout)
     assert client.timeout.connect == ai_settings.AI_CONNECT_TIMEOUT
     assert client.timeout.read == ai_settings.AI_IDLE_TIMEOUT
 

@@ -44,7 +44,7 @@ def test_requests_per_hour_refusal_carries_the_refill_time(ai_settings, org, lea
 
 def test_request_limit_is_per_user_and_feature(ai_settings, org, learner):
     ai_settings.AI_QUOTA_REQUESTS_PER_HOUR = 1
-    other = MembershipFactory(organisation=org).user
+    other = MembershipFactory.create(organisation=org).user
 
     with time_machine.travel(NOON, tick=False):
         ai_quota_check(organisation=org, user=learner, feature="coach")
@@ -57,7 +57,7 @@ def test_request_limit_is_per_user_and_feature(ai_settings, org, learner):
 def test_tokens_per_day_refusal_waits_for_utc_midnight(ai_settings, org, learner):
     """Once the organisation has spent its daily tokens, calls wait until the next UTC day."""
     ai_settings.AI_QUOTA_TOKENS_PER_DAY = 1000
-    other_org = OrganisationFactory()
+    other_org = OrganisationFactory.create()
     with time_machine.travel(dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.UTC), tick=False):
         ai_usage_record(organisation=org, user=learner, feature="lounge", outcome="ok", tokens_in=700, tokens_out=299)
         ai_quota_check(organisation=org, user=learner, feature="coach")  # 999 < 1000
@@ -105,7 +105,7 @@ def test_limits_inherit_feature_then_organisation_then_settings(ai_settings, org
 
     coach = ai_quota_limits(organisation=org, feature="coach")
     interview = ai_quota_limits(organisation=org, feature="interview")
-    elsewhere = ai_quota_limits(organisation=OrganisationFactory(), feature="coach")
+    elsewhere = ai_quota_limits(organisation=OrganisationFactory.create(), feature="coach")
 
     assert (coach.requests_per_hour_per_user, coach.tokens_per_day_per_org) == (30, 5000)
     assert (interview.requests_per_hour_per_user, interview.tokens_per_day_per_org) == (0, 900)

@@ -37,6 +37,7 @@ def test_stream_yields_exact_text_then_usage_then_result(ai_settings, fake_llm, 
     assert result.stop_reason == "stop"
     assert result.provider == provider
     assert result.attempts == 1
+    assert result.usage_id is not None
     row = AIUsage.objects.get(pk=result.usage_id)
     assert (row.organisation, row.user, row.feature, row.provider) == (org, learner, "coach", provider)
     assert (row.tokens_in, row.tokens_out, row.outcome) == (42, 11, "ok")
@@ -132,6 +133,7 @@ def test_missing_usage_is_estimated(ai_settings, org, learner):
         provider=NoUsageProvider(),
     )
 
+    assert result.usage_id is not None
     row = AIUsage.objects.get(pk=result.usage_id)
     assert row.tokens_estimated is True
     assert row.tokens_out == 3  # ten characters, about four a token

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_audit_record_writes_who_what_and_target() -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     event = audit_record(actor=user, organisation=None, action="thing.done", target=user, details={"a": 1})
     assert (event.actor, event.actor_label, event.action) == (user, user.email, "thing.done")
     assert (event.target_type, event.target_id) == ("accounts.user", str(user.pk))

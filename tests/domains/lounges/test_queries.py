@@ -28,7 +28,7 @@ SNAPSHOT_QUERIES_MODERATOR = 5
 
 
 def _person(organisation: Any, role: str = Role.LEARNER) -> Any:
-    user = UserFactory()
+    user = UserFactory.create()
     Membership.objects.create(user=user, organisation=organisation, role=role)
     return user
 
@@ -41,13 +41,13 @@ def _busy_room(lounge: Any, people: int) -> tuple[list[Any], Any]:
     previous = None
     for member in members:
         LoungeMembership.objects.create(lounge=lounge, user=member)
-        message = MessageFactory(lounge=lounge, author=member, reply_to=previous, pinned_at=timezone.now())
+        message = MessageFactory.create(lounge=lounge, author=member, reply_to=previous, pinned_at=timezone.now())
         report_create(message=message, reporter=moderator, reason="check this")
         previous = message
     Message.objects.create(
         lounge=lounge, author_kind=AuthorKind.COACH, status=MessageStatus.STREAMING, summoned_by=members[0]
     )
-    MessageFactory(lounge=lounge, author=members[-1], hidden_at=timezone.now(), hidden_reason="off topic")
+    MessageFactory.create(lounge=lounge, author=members[-1], hidden_at=timezone.now(), hidden_reason="off topic")
     return members, moderator
 
 
@@ -57,11 +57,11 @@ def test_the_directory_costs_a_fixed_number_of_queries(
 ) -> None:
     """The lounge directory runs the same queries for one lounge as for many, with their members."""
     # given an organisation with lounges of every access kind, some with members
-    organisation = OrganisationFactory()
+    organisation = OrganisationFactory.create()
     user = _person(organisation)
     for n in range(lounges):
         access = [LoungeAccess.OPEN, LoungeAccess.MEMBERS, LoungeAccess.INVITE][n % 3]
-        lounge = LoungeFactory(organisation=organisation, access=access, category=f"c{n % 2}")
+        lounge = LoungeFactory.create(organisation=organisation, access=access, category=f"c{n % 2}")
         LoungeMembership.objects.create(lounge=lounge, user=user, role=LoungeRole.MEMBER)
         for _ in range(2):
             LoungeMembership.objects.create(lounge=lounge, user=_person(organisation))
@@ -80,7 +80,7 @@ def test_the_room_snapshot_costs_a_fixed_number_of_queries(django_assert_num_que
     """The room snapshot a moderator or a member gets runs the same queries whatever the room holds:
     messages, replies, pins, a streaming coach reply, reports, members and the people present."""
     # given a busy room
-    lounge = LoungeFactory()
+    lounge = LoungeFactory.create()
     members, moderator = _busy_room(lounge, people)
     present = [m.pk for m in members] + [moderator.pk]
     for viewer, expected, moderating in (

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def person(organisation: Any, role: str = Role.LEARNER) -> Any:
-    user = UserFactory()
+    user = UserFactory.create()
     Membership.objects.create(user=user, organisation=organisation, role=role)
     return user
 
@@ -45,7 +45,7 @@ def room_config(response: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def lounge() -> Any:
-    return LoungeFactory(title="Interview practice", topic="Mock interviews & feedback")
+    return LoungeFactory.create(title="Interview practice", topic="Mock interviews & feedback")
 
 
 # ------------------------------------------------------------------------------------------ the room
@@ -114,17 +114,17 @@ def test_an_open_lounge_is_readable_by_the_organisation_with_a_join_button(clien
 @pytest.mark.parametrize("case", ["foreign_org", "invite_non_member", "members_only_non_member", "banned", "missing"])
 def test_the_room_is_not_found_for_whoever_may_not_see_it(client: Client, case: str) -> None:
     """Another organisation's lounge, a hidden one and a banned member all look like a missing lounge."""
-    organisation = OrganisationFactory()
+    organisation = OrganisationFactory.create()
     user = person(organisation)
     if case == "foreign_org":
-        lounge = LoungeFactory(organisation=OrganisationFactory())
-        LoungeFactory(organisation=organisation, slug="not-" + lounge.slug)
+        lounge = LoungeFactory.create(organisation=OrganisationFactory.create())
+        LoungeFactory.create(organisation=organisation, slug="not-" + lounge.slug)
     elif case == "invite_non_member":
-        lounge = LoungeFactory(organisation=organisation, access=LoungeAccess.INVITE, invite_code="secret")
+        lounge = LoungeFactory.create(organisation=organisation, access=LoungeAccess.INVITE, invite_code="secret")
     elif case == "members_only_non_member":
-        lounge = LoungeFactory(organisation=organisation, access=LoungeAccess.MEMBERS)
+        lounge = LoungeFactory.create(organisation=organisation, access=LoungeAccess.MEMBERS)
     elif case == "banned":
-        lounge = LoungeFactory(organisation=organisation)
+        lounge = LoungeFactory.create(organisation=organisation)
         LoungeMembership.objects.create(lounge=lounge, user=user, is_banned=True)
     else:
         lounge = LoungeFactory.build(slug="no-such-lounge")
@@ -143,7 +143,7 @@ def test_the_room_needs_a_login(client: Client, lounge: Any) -> None:
 # ------------------------------------------------------------------------------------------ moderation log
 def test_the_moderation_log_is_not_found_for_members_who_do_not_moderate(client: Client, lounge: Any) -> None:
     member = member_of(lounge)
-    other_lounge = LoungeFactory(organisation=lounge.organisation)
+    other_lounge = LoungeFactory.create(organisation=lounge.organisation)
     moderator_elsewhere = member_of(other_lounge, LoungeRole.MODERATOR)
     LoungeMembership.objects.create(lounge=lounge, user=moderator_elsewhere)
     for user in (member, moderator_elsewhere, person(lounge.organisation, Role.STAFF)):
@@ -156,10 +156,10 @@ def test_the_moderation_log_lists_only_this_lounges_events_newest_first(client: 
     learner = member_of(lounge)
     member_mute(lounge=lounge, moderator=moderator, member=learner, minutes=5, reason="cool off")
     lounge_settings_set(lounge=lounge, moderator=moderator, locked=True)
-    sibling = LoungeFactory(organisation=lounge.organisation)
+    sibling = LoungeFactory.create(organisation=lounge.organisation)
     sibling_owner = member_of(sibling, LoungeRole.OWNER)
     lounge_settings_set(lounge=sibling, moderator=sibling_owner, slow_mode_seconds=30)
-    foreign = LoungeFactory(organisation=OrganisationFactory(), slug=lounge.slug)
+    foreign = LoungeFactory.create(organisation=OrganisationFactory.create(), slug=lounge.slug)
     AuditEvent.objects.create(
         organisation=foreign.organisation, action="lounge.member_banned", details={"lounge": lounge.pk}
     )
@@ -196,14 +196,14 @@ def test_the_moderation_log_is_paginated_with_constant_queries(
 
 # ------------------------------------------------------------------------------------------ directory
 def test_the_directory_lists_this_organisations_lounges_and_hides_invite_only_ones(client: Client) -> None:
-    organisation = OrganisationFactory()
+    organisation = OrganisationFactory.create()
     user = person(organisation)
-    open_lounge = LoungeFactory(organisation=organisation, title="Open room")
-    members_only = LoungeFactory(organisation=organisation, title="Members room", access=LoungeAccess.MEMBERS)
-    hidden = LoungeFactory(organisation=organisation, title="Secret room", access=LoungeAccess.INVITE)
-    invited = LoungeFactory(organisation=organisation, title="Invited room", access=LoungeAccess.INVITE)
+    open_lounge = LoungeFactory.create(organisation=organisation, title="Open room")
+    members_only = LoungeFactory.create(organisation=organisation, title="Members room", access=LoungeAccess.MEMBERS)
+    hidden = LoungeFactory.create(organisation=organisation, title="Secret room", access=LoungeAccess.INVITE)
+    invited = LoungeFactory.create(organisation=organisation, title="Invited room", access=LoungeAccess.INVITE)
     LoungeMembership.objects.create(lounge=invited, user=user)
-    foreign = LoungeFactory(organisation=OrganisationFactory(), title="Foreign room")
+    foreign = LoungeFactory.create(organisation=OrganisationFactory.create(), title="Foreign room")
     client.force_login(user)
 
     response = client.get("/lounges/")
@@ -251,9 +251,9 @@ def test_join_and_leave_refuse_get(client: Client, lounge: Any) -> None:
 
 
 def test_a_bad_invite_code_changes_nothing_and_looks_like_a_missing_lounge(client: Client) -> None:
-    organisation = OrganisationFactory()
+    organisation = OrganisationFactory.create()
     user = person(organisation)
-    invite = LoungeFactory(organisation=organisation, access=LoungeAccess.INVITE, invite_code="right-code")
+    invite = LoungeFactory.create(organisation=organisation, access=LoungeAccess.INVITE, invite_code="right-code")
     client.force_login(user)
 
     for code in ("wrong-code", "", "RIGHT-CODE"):
@@ -268,10 +268,10 @@ def test_a_bad_invite_code_changes_nothing_and_looks_like_a_missing_lounge(clien
 
 
 def test_a_banned_person_cannot_rejoin_even_with_the_code(client: Client) -> None:
-    organisation = OrganisationFactory()
+    organisation = OrganisationFactory.create()
     user = person(organisation)
-    invite = LoungeFactory(organisation=organisation, access=LoungeAccess.INVITE, invite_code="right-code")
-    open_lounge = LoungeFactory(organisation=organisation)
+    invite = LoungeFactory.create(organisation=organisation, access=LoungeAccess.INVITE, invite_code="right-code")
+    open_lounge = LoungeFactory.create(organisation=organisation)
     for lounge in (invite, open_lounge):
         LoungeMembership.objects.create(lounge=lounge, user=user, is_banned=True)
     client.force_login(user)
@@ -283,9 +283,9 @@ def test_a_banned_person_cannot_rejoin_even_with_the_code(client: Client) -> Non
 
 
 def test_a_members_only_lounge_cannot_be_joined_by_oneself(client: Client) -> None:
-    organisation = OrganisationFactory()
+    organisation = OrganisationFactory.create()
     user = person(organisation)
-    lounge = LoungeFactory(organisation=organisation, access=LoungeAccess.MEMBERS)
+    lounge = LoungeFactory.create(organisation=organisation, access=LoungeAccess.MEMBERS)
     client.force_login(user)
 
     response = client.post(f"/lounges/{lounge.slug}/join/", follow=True)
@@ -296,8 +296,8 @@ def test_a_members_only_lounge_cannot_be_joined_by_oneself(client: Client) -> No
 
 
 def test_another_organisations_lounge_cannot_be_joined(client: Client) -> None:
-    user = person(OrganisationFactory())
-    foreign = LoungeFactory(organisation=OrganisationFactory())
+    user = person(OrganisationFactory.create())
+    foreign = LoungeFactory.create(organisation=OrganisationFactory.create())
     client.force_login(user)
     assert client.post(f"/lounges/{foreign.slug}/join/").status_code == 404
     assert not LoungeMembership.objects.filter(user=user).exists()

@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domains.accounts.models import Role
-from domains.lounges.models import LoungeRole
+from pytest_django import Settings
+
+from domains.accounts.models import Organisation, Role, User
+from domains.lounges.models import Lounge, LoungeRole, Message
 from domains.notes.models import Note
 from domains.notes.services import note_embed
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.factories.lounges import LoungeFactory, LoungeMembershipFactory
 from tests.factories.notes import NoteFactory
+from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
 
 
 def embedded_note(**fields: Any) -> Note:
     """A note with its chunks written (what the embed task does after commit)."""
-    note = NoteFactory(**fields)
+    note = NoteFactory.create(**fields)
     note_embed(note_id=note.pk)
     return note
 
@@ -26,42 +29,44 @@ class World:
     """One organisation with a lounge: a moderator, a learner who belongs to it, an outsider learner
     who does not; plus a second organisation."""
 
-    org: Any
-    lounge: Any
-    other_lounge: Any
-    moderator: Any
-    learner: Any
-    outsider: Any
-    other_org: Any
-    foreigner: Any
+    org: Organisation
+    lounge: Lounge
+    other_lounge: Lounge
+    moderator: User
+    learner: User
+    outsider: User
+    other_org: Organisation
+    foreigner: User
 
 
 def build_world() -> World:
-    org = OrganisationFactory()
-    other_org = OrganisationFactory()
-    moderator, learner, outsider = UserFactory(), UserFactory(), UserFactory()
+    org = OrganisationFactory.create()
+    other_org = OrganisationFactory.create()
+    moderator, learner, outsider = UserFactory.create(), UserFactory.create(), UserFactory.create()
     for user in (moderator, learner, outsider):
-        MembershipFactory(user=user, organisation=org, role=Role.LEARNER)
-    foreigner = MembershipFactory(organisation=other_org).user
-    lounge = LoungeFactory(organisation=org)
-    other_lounge = LoungeFactory(organisation=org)
-    LoungeMembershipFactory(lounge=lounge, user=moderator, role=LoungeRole.MODERATOR)
-    LoungeMembershipFactory(lounge=lounge, user=learner)
-    LoungeMembershipFactory(lounge=other_lounge, user=outsider, role=LoungeRole.OWNER)
+        MembershipFactory.create(user=user, organisation=org, role=Role.LEARNER)
+    foreigner = MembershipFactory.create(organisation=other_org).user
+    lounge = LoungeFactory.create(organisation=org)
+    other_lounge = LoungeFactory.create(organisation=org)
+    LoungeMembershipFactory.create(lounge=lounge, user=moderator, role=LoungeRole.MODERATOR)
+    LoungeMembershipFactory.create(lounge=lounge, user=learner)
+    LoungeMembershipFactory.create(lounge=other_lounge, user=outsider, role=LoungeRole.OWNER)
     return World(org, lounge, other_lounge, moderator, learner, outsider, other_org, foreigner)
 
 
-def drive_lounge_coach(*, lounge: Any, asker: Any, question: str, fake_llm: Any, settings: Any, reply: str = "") -> Any:
+def drive_lounge_coach(
+    *, lounge: Lounge, asker: User, question: str, fake_llm: FakeLLMServer, settings: Settings, reply: str = ""
+) -> tuple[Message | None, RecordedRequest]:
     """Run the real lounge coach once against the fake OpenAI server; returns (message, request)."""
     from domains.lounges.coach import coach_reply_generate
-    from domains.lounges.models import AuthorKind, Message, MessageStatus
+    from domains.lounges.models import AuthorKind, MessageStatus
     from tests.factories.lounges import MessageFactory
 
     settings.OPENAI_API_KEY = "sk-test"
     settings.OPENAI_BASE_URL = fake_llm.openai_base_url
     lounge.coach_provider = "openai"
     lounge.save(update_fields=["coach_provider"])
-    MessageFactory(lounge=lounge, author=asker, body=question)
+    MessageFactory.create(lounge=lounge, author=asker, body=question)
     coach = Message.objects.create(
         lounge=lounge,
         author=None,

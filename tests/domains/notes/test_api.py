@@ -104,7 +104,7 @@ def test_foreign_ids_are_404_and_sharing_needs_a_moderator(world: World) -> None
         assert _send(client, "put", f"{URL}/{note.pk}", {"title": "x"}).status_code == 404
         assert _send(client, "patch", f"{URL}/{note.pk}", {"title": "x"}).status_code == 404
         assert client.delete(f"{URL}/{note.pk}").status_code == 404
-    foreign_lounge = LoungeFactory(organisation=world.other_org)
+    foreign_lounge = LoungeFactory.create(organisation=world.other_org)
     assert _send(client, "post", URL, {"title": "x", "lounge_id": foreign_lounge.pk}).status_code == 404
     assert _send(client, "post", URL, {"title": "x", "lounge_id": world.lounge.pk}).status_code == 403
 
@@ -138,7 +138,7 @@ def test_search_returns_marked_snippets_and_scores(world: World) -> None:
         body="# Salary\n\nNegotiate <b>salary</b> after the offer.",
     )
     embedded_note(organisation=world.org, owner=world.outsider, title="Not yours", body="salary salary salary")
-    response = _client(world.learner).get(f"{URL}/search", {"q": "salary negotiation", "k": 5})
+    response = _client(world.learner).get(f"{URL}/search", {"q": "salary negotiation", "k": "5"})
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["note_id"] for r in results] == [note.pk]
@@ -147,5 +147,5 @@ def test_search_returns_marked_snippets_and_scores(world: World) -> None:
     assert "<b>" not in hit["snippet"]
     assert hit["score"] > 0
     assert note.body[hit["char_start"] : hit["char_end"]].startswith("# Salary")
-    assert _client(world.learner).get(f"{URL}/search", {"q": "", "k": 5}).status_code == 422
-    assert _client(world.learner).get(f"{URL}/search", {"q": "x", "k": 500}).status_code == 422
+    assert _client(world.learner).get(f"{URL}/search", {"q": "", "k": "5"}).status_code == 422
+    assert _client(world.learner).get(f"{URL}/search", {"q": "x", "k": "500"}).status_code == 422

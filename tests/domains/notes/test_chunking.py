@@ -12,7 +12,7 @@ from domains.notes.chunking import PATH_SEPARATOR, chunk_note, embed_input
 
 LIMITS = [HashingEmbedder.limit, MiniLMEmbedder.limit, OpenAIEmbedder.limit, InputLimit(max_pieces=40, max_chars=200)]
 
-words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
+words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
 plain_words = st.sampled_from(
     [
         "the",

@@ -41,7 +41,7 @@ def _rows(note_id: int) -> list[tuple[Any, ...]]:
 @pytest.mark.django_db
 def test_embedding_twice_changes_nothing(world: World) -> None:
     """The second run embeds nothing and writes nothing: every chunk's hash is unchanged."""
-    note = NoteFactory(organisation=world.org, owner=world.learner, body=BODY)
+    note = NoteFactory.create(organisation=world.org, owner=world.learner, body=BODY)
     embedder = CountingEmbedder()
     first = note_embed(note_id=note.pk, embedder=embedder)
     assert first is not None
@@ -63,7 +63,7 @@ def test_an_edit_reembeds_only_the_changed_chunks_after_commit(
 ) -> None:
     """Appending a paragraph through the service enqueues the task on commit; only new chunks are
     embedded, the old ones keep their rows."""
-    note = NoteFactory(organisation=world.org, owner=world.learner, body=BODY)
+    note = NoteFactory.create(organisation=world.org, owner=world.learner, body=BODY)
     note_embed(note_id=note.pk)
     before = {row[4]: row[0] for row in _rows(note.pk)}
 
@@ -83,7 +83,7 @@ def test_an_edit_reembeds_only_the_changed_chunks_after_commit(
 @pytest.mark.django_db
 def test_the_task_returns_quietly_for_a_deleted_note_and_routes_to_ai(world: World) -> None:
     """A task for a note that is gone does nothing; the task runs on the `ai` queue."""
-    note = NoteFactory(organisation=world.org, owner=world.learner)
+    note = NoteFactory.create(organisation=world.org, owner=world.learner)
     note_id = note.pk
     note.delete()
     note_embed_task.delay(note_id)
@@ -95,7 +95,7 @@ def test_the_task_returns_quietly_for_a_deleted_note_and_routes_to_ai(world: Wor
 def test_reembed_notes_command_rewrites_after_an_embedder_change(world: World, settings: Any, fake_llm: Any) -> None:
     """After EMBEDDER changes, the command re-embeds every chunk with the new one, showing progress;
     run again, it embeds nothing."""
-    notes = [NoteFactory(organisation=world.org, owner=world.learner, body=BODY) for _ in range(3)]
+    notes = [NoteFactory.create(organisation=world.org, owner=world.learner, body=BODY) for _ in range(3)]
     for note in notes:
         note_embed(note_id=note.pk)
     settings.EMBEDDER = "openai"

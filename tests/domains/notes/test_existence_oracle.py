@@ -26,11 +26,11 @@ HIDDEN = ["invite", "members", "banned"]
 def _hidden_lounge(world: World, kind: str) -> Any:
     """A lounge of the learner's own organisation that the learner may not see."""
     if kind == "invite":
-        return LoungeFactory(organisation=world.org, access=LoungeAccess.INVITE, invite_code="secret")
+        return LoungeFactory.create(organisation=world.org, access=LoungeAccess.INVITE, invite_code="secret")
     if kind == "members":
-        return LoungeFactory(organisation=world.org, access=LoungeAccess.MEMBERS)
-    lounge = LoungeFactory(organisation=world.org, access=LoungeAccess.OPEN)
-    LoungeMembershipFactory(lounge=lounge, user=world.learner, is_banned=True)
+        return LoungeFactory.create(organisation=world.org, access=LoungeAccess.MEMBERS)
+    lounge = LoungeFactory.create(organisation=world.org, access=LoungeAccess.OPEN)
+    LoungeMembershipFactory.create(lounge=lounge, user=world.learner, is_banned=True)
     return lounge
 
 
@@ -66,7 +66,7 @@ def test_api_update_with_a_hidden_lounge_answers_like_a_missing_one(world: World
     note stays private."""
     client = _client(world.learner)
     hidden = _hidden_lounge(world, kind)
-    note = NoteFactory(organisation=world.org, owner=world.learner, title="Mine")
+    note = NoteFactory.create(organisation=world.org, owner=world.learner, title="Mine")
 
     refused = _send(client, method, f"{URL}/{note.pk}", {"title": "Mine", "lounge_id": hidden.pk})
     missing = _send(client, method, f"{URL}/{note.pk}", {"title": "Mine", "lounge_id": MISSING})
@@ -94,7 +94,7 @@ def test_the_note_form_treats_a_hidden_lounge_like_a_missing_one(world: World, k
     one, with no mention of moderators."""
     client = _client(world.learner)
     hidden = _hidden_lounge(world, kind)
-    note = NoteFactory(organisation=world.org, owner=world.learner, title="Mine")
+    note = NoteFactory.create(organisation=world.org, owner=world.learner, title="Mine")
 
     for url in ("/notes/new/", f"/notes/{note.pk}/edit/"):
         refused = client.post(url, {"title": "Shared?", "body": "Text", "lounge": str(hidden.pk)})

@@ -93,9 +93,9 @@ def test_one_percent_filter_returns_k_through_hnsw(settings: Any) -> None:
     """With 20k chunks of which the learner may read 1%, the HNSW path (forced by a zero exact-scan
     threshold) still returns k results, all readable; EXPLAIN shows the HNSW index."""
     # given
-    org = OrganisationFactory()
-    learner = MembershipFactory(organisation=org).user
-    others = [MembershipFactory(organisation=org, user=UserFactory()).user for _ in range(5)]
+    org = OrganisationFactory.create()
+    learner = MembershipFactory.create(organisation=org).user
+    others = [MembershipFactory.create(organisation=org, user=UserFactory.create()).user for _ in range(5)]
     started = time.monotonic()
     _load(org, learner, others)
     print(f"loaded 20k chunks in {time.monotonic() - started:.1f}s")

@@ -27,10 +27,10 @@ def _body(canary: str) -> str:
 
 
 def _seed(world: World) -> dict[str, Any]:
-    banned_lounge = LoungeFactory(organisation=world.org)
-    LoungeMembershipFactory(lounge=banned_lounge, user=world.learner, is_banned=True)
-    LoungeMembershipFactory(lounge=banned_lounge, user=world.outsider, role=LoungeRole.MODERATOR)
-    foreign_lounge = LoungeFactory(organisation=world.other_org)
+    banned_lounge = LoungeFactory.create(organisation=world.org)
+    LoungeMembershipFactory.create(lounge=banned_lounge, user=world.learner, is_banned=True)
+    LoungeMembershipFactory.create(lounge=banned_lounge, user=world.outsider, role=LoungeRole.MODERATOR)
+    foreign_lounge = LoungeFactory.create(organisation=world.other_org)
     notes = {
         "shared": embedded_note(
             organisation=world.org,
@@ -119,6 +119,7 @@ def test_the_lounge_coach_prompt_carries_shared_notes_and_never_a_private_canary
         fake_llm=fake_llm,
         settings=settings,
     )
+    assert message is not None
     prompt = "\n".join(str(m.get("content")) for m in request.messages)
     assert "lounge knowledge interview salary negotiation" in request.system  # the shared passage
     for name, canary in CANARIES.items():

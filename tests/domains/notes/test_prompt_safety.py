@@ -48,6 +48,7 @@ def test_injected_note_stays_inside_the_untrusted_block(world: World, fake_llm: 
         settings=settings,
         reply=f"Anchor high [1]. {IMAGE}",
     )
+    assert message is not None
 
     # then the system prompt is the coach's own, followed by the delimited block
     system, _ = coach_context(message=Message.objects.get(pk=message.pk))

@@ -30,8 +30,8 @@ THREAD_LIST_QUERIES = 4
 def _notes(world: World, count: int) -> None:
     """`count` private notes and `count` notes shared with the learner's lounge, all tagged."""
     for n in range(count):
-        NoteFactory(organisation=world.org, owner=world.learner, title=f"Mine {n}", tags=[f"t{n}", "common"])
-        NoteFactory(
+        NoteFactory.create(organisation=world.org, owner=world.learner, title=f"Mine {n}", tags=[f"t{n}", "common"])
+        NoteFactory.create(
             organisation=world.org,
             owner=world.moderator,
             lounge=world.lounge,

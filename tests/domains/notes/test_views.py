@@ -37,12 +37,12 @@ def note_ids(response: Any) -> list[int]:
 def test_the_list_shows_own_and_lounge_notes_only_pinned_first(client: Client, world: Any) -> None:
     """A learner sees their private notes and the notes shared with their lounges, pinned first;
     never another person's private note, a lounge they are not in, or another organisation."""
-    own = NoteFactory(organisation=world.org, owner=world.learner, title="My plan")
-    pinned = NoteFactory(organisation=world.org, owner=world.learner, title="Pinned plan", pinned=True)
-    shared = NoteFactory(organisation=world.org, owner=world.moderator, lounge=world.lounge, title="Room rules")
-    NoteFactory(organisation=world.org, owner=world.outsider, title="Outsider secret")
-    NoteFactory(organisation=world.org, owner=world.outsider, lounge=world.other_lounge, title="Other room")
-    NoteFactory(organisation=world.other_org, owner=world.foreigner, title="Foreign note")
+    own = NoteFactory.create(organisation=world.org, owner=world.learner, title="My plan")
+    pinned = NoteFactory.create(organisation=world.org, owner=world.learner, title="Pinned plan", pinned=True)
+    shared = NoteFactory.create(organisation=world.org, owner=world.moderator, lounge=world.lounge, title="Room rules")
+    NoteFactory.create(organisation=world.org, owner=world.outsider, title="Outsider secret")
+    NoteFactory.create(organisation=world.org, owner=world.outsider, lounge=world.other_lounge, title="Other room")
+    NoteFactory.create(organisation=world.other_org, owner=world.foreigner, title="Foreign note")
     signed_in(client, world.learner)
 
     response = client.get("/notes/")
@@ -60,9 +60,9 @@ def test_the_list_shows_own_and_lounge_notes_only_pinned_first(client: Client, w
 
 def test_the_tag_filter_shows_only_tagged_notes_and_offers_chips(client: Client, world: Any) -> None:
     """`?tag=` filters exactly; every tag in use is offered as a chip, the chosen one marked current."""
-    star = NoteFactory(organisation=world.org, owner=world.learner, tags=["star", "interviews"])
-    NoteFactory(organisation=world.org, owner=world.learner, tags=["salary"])
-    NoteFactory(organisation=world.org, owner=world.outsider, tags=["star"])
+    star = NoteFactory.create(organisation=world.org, owner=world.learner, tags=["star", "interviews"])
+    NoteFactory.create(organisation=world.org, owner=world.learner, tags=["salary"])
+    NoteFactory.create(organisation=world.org, owner=world.outsider, tags=["star"])
     signed_in(client, world.learner)
 
     response = client.get("/notes/?tag=star")
@@ -80,8 +80,8 @@ def test_the_list_has_a_bounded_number_of_queries(
 ) -> None:
     """The list page does not query per note."""
     for index in range(8):
-        NoteFactory(organisation=world.org, owner=world.learner, tags=[f"t{index}"])
-        NoteFactory(organisation=world.org, owner=world.moderator, lounge=world.lounge)
+        NoteFactory.create(organisation=world.org, owner=world.learner, tags=[f"t{index}"])
+        NoteFactory.create(organisation=world.org, owner=world.moderator, lounge=world.lounge)
     signed_in(client, world.learner)
     client.get("/notes/")  # warm the session and caches
 
@@ -170,7 +170,7 @@ def test_a_note_is_created_with_its_tags_and_pin(client: Client, world: Any) -> 
 
 
 def test_a_refused_edit_keeps_the_input_and_changes_nothing(client: Client, world: Any) -> None:
-    note = NoteFactory(organisation=world.org, owner=world.learner, title="Before", body="Old body")
+    note = NoteFactory.create(organisation=world.org, owner=world.learner, title="Before", body="Old body")
     signed_in(client, world.learner)
 
     response = client.post(f"/notes/{note.pk}/edit/", {"title": "", "body": "New words I typed", "tags": ""})
@@ -214,7 +214,7 @@ def test_sharing_to_a_lounge_one_does_not_moderate_is_refused(client: Client, wo
 def test_a_foreign_lounge_id_is_a_field_error(client: Client, world: Any) -> None:
     from tests.factories.lounges import LoungeFactory
 
-    foreign = LoungeFactory(organisation=world.other_org)
+    foreign = LoungeFactory.create(organisation=world.other_org)
     signed_in(client, world.moderator)
 
     response = client.post("/notes/new/", {"title": "Sneaky", "lounge": str(foreign.pk)})
@@ -238,7 +238,7 @@ def test_a_moderator_shares_a_note_with_their_lounge(client: Client, world: Any)
 def test_a_note_one_cannot_read_is_not_found(client: Client, world: Any, owner: str) -> None:
     """Another learner's private note and another organisation's note answer 404 (page, edit, delete)."""
     organisation = world.other_org if owner == "foreigner" else world.org
-    note = NoteFactory(organisation=organisation, owner=getattr(world, owner))
+    note = NoteFactory.create(organisation=organisation, owner=getattr(world, owner))
     signed_in(client, world.learner)
 
     assert client.get(f"/notes/{note.pk}/").status_code == 404
@@ -248,7 +248,7 @@ def test_a_note_one_cannot_read_is_not_found(client: Client, world: Any, owner: 
 
 
 def test_a_lounge_note_is_readable_by_members_but_editable_by_moderators_only(client: Client, world: Any) -> None:
-    note = NoteFactory(organisation=world.org, owner=world.moderator, lounge=world.lounge, title="Rules")
+    note = NoteFactory.create(organisation=world.org, owner=world.moderator, lounge=world.lounge, title="Rules")
     signed_in(client, world.learner)
 
     page = client.get(f"/notes/{note.pk}/")
@@ -262,7 +262,7 @@ def test_the_cited_passage_box_shows_exactly_that_span_escaped(client: Client, w
     """`?passage=start-end` shows body[start:end] above the note, as text; a span outside the body
     says the passage is gone; no parameter, no box."""
     body = "Intro line.\n\nSay <b>why</b> & how you chose it.\n\nOutro."
-    note = NoteFactory(organisation=world.org, owner=world.learner, body=body)
+    note = NoteFactory.create(organisation=world.org, owner=world.learner, body=body)
     start = body.index("Say")
     end = body.index("it.") + 3
     signed_in(client, world.learner)
@@ -285,7 +285,7 @@ def test_the_cited_passage_box_shows_exactly_that_span_escaped(client: Client, w
 
 
 def test_the_note_page_offers_to_ask_the_coach_about_it(client: Client, world: Any) -> None:
-    note = NoteFactory(organisation=world.org, owner=world.learner, tags=["star"])
+    note = NoteFactory.create(organisation=world.org, owner=world.learner, tags=["star"])
     signed_in(client, world.learner)
 
     page = text_of(client.get(f"/notes/{note.pk}/"))
@@ -298,7 +298,7 @@ def test_the_note_page_offers_to_ask_the_coach_about_it(client: Client, world: A
 
 
 def test_the_owner_deletes_a_note(client: Client, world: Any) -> None:
-    note = NoteFactory(organisation=world.org, owner=world.learner)
+    note = NoteFactory.create(organisation=world.org, owner=world.learner)
     signed_in(client, world.learner)
 
     response = client.post(f"/notes/{note.pk}/delete/")
