@@ -4,8 +4,8 @@ from django.http import HttpRequest
 from django.urls import include, path
 
 from domains.accounts import views as account_views
-from domains.accounts.admin_site import org_admin_site
 from project import health, metrics
+from project.admin_site import org_admin_site
 from project.api import api, openapi_json
 
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -13,7 +13,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 def _operator_only(request: HttpRequest) -> bool:
     """Django's own admin sees every organisation: platform operators (superusers) only, never the
-    `is_staff` flag alone. Organisation staff use /manage/ (domains/accounts/admin_site.py)."""
+    `is_staff` flag alone. Organisation staff use /manage/ (project/admin_site.py)."""
     return bool(request.user.is_active and request.user.is_superuser)
 
 

@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from domains.accounts.admin_site import OrganisationModelAdmin, OrganisationTabularInline, org_admin_site
 from domains.accounts.models import Membership, Organisation, User
 from domains.accounts.services import membership_grant, membership_revoke
+from domains.common.scoped_admin import OrganisationModelAdmin, OrganisationTabularInline
 
 
 class MembershipInline(admin.TabularInline):
@@ -90,7 +90,6 @@ class OrganisationMembershipInline(OrganisationTabularInline):
     staff_add = staff_change = staff_delete = False
 
 
-@admin.register(User, site=org_admin_site)
 class OrganisationMemberAdmin(OrganisationModelAdmin):
     """The organisation's members. Read-only: a person's identity is theirs and may span several
     organisations, so staff change roles (Memberships), not accounts."""
@@ -105,7 +104,6 @@ class OrganisationMemberAdmin(OrganisationModelAdmin):
     inlines = [OrganisationMembershipInline]
 
 
-@admin.register(Membership, site=org_admin_site)
 class OrganisationMembershipAdmin(MembershipServiceMixin, OrganisationModelAdmin):
     """Roles in the session's organisation. A member can be given another role; people outside the
     organisation are not offered (sign-up or an invitation brings them in)."""
@@ -115,3 +113,9 @@ class OrganisationMembershipAdmin(MembershipServiceMixin, OrganisationModelAdmin
     search_fields = ["user__email", "user__display_name"]
     autocomplete_fields = ["user"]
     fields = ["user", "role"]
+
+
+def register(site: admin.AdminSite) -> None:
+    """Register the organisation admins on /manage/'s site (project/admin_site.py builds it)."""
+    site.register(User, OrganisationMemberAdmin)
+    site.register(Membership, OrganisationMembershipAdmin)

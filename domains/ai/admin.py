@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from domains.accounts.admin_site import OrganisationModelAdmin, org_admin_site
 from domains.ai.models import AIFeatureConfig, AIUsage
+from domains.common.scoped_admin import OrganisationModelAdmin
 
 
 @admin.register(AIFeatureConfig)
@@ -72,7 +72,6 @@ class AIUsageAdmin(admin.ModelAdmin):
 
 
 # ------------------------------------------------------------------ the organisation admin (/manage/)
-@admin.register(AIFeatureConfig, site=org_admin_site)
 class OrganisationAIFeatureConfigAdmin(OrganisationModelAdmin, AIFeatureConfigAdmin):
     """The session's organisation's AI settings and quotas, read-only: providers, models and quotas
     spend the installation's keys, so the operator (and later the billing plan) sets them."""
@@ -81,3 +80,8 @@ class OrganisationAIFeatureConfigAdmin(OrganisationModelAdmin, AIFeatureConfigAd
 
     autocomplete_fields = ()  # type: ignore[assignment]  # no organisation to choose
     search_fields = ("model",)  # type: ignore[assignment]
+
+
+def register(site: admin.AdminSite) -> None:
+    """Register the organisation admins on /manage/'s site (project/admin_site.py builds it)."""
+    site.register(AIFeatureConfig, OrganisationAIFeatureConfigAdmin)

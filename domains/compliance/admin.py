@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from domains.accounts.admin_site import OrganisationModelAdmin, org_admin_site
+from domains.common.scoped_admin import OrganisationModelAdmin
 from domains.compliance.models import AuditEvent, Consent, PolicyDocument
 
 
@@ -48,9 +48,13 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 # ------------------------------------------------------------------ the organisation admin (/manage/)
-@admin.register(AuditEvent, site=org_admin_site)
 class OrganisationAuditEventAdmin(OrganisationModelAdmin, AuditEventAdmin):
     """The organisation's own audit trail, read-only (events without an organisation are the
     platform's, for operators)."""
 
     staff_add = staff_change = staff_delete = False
+
+
+def register(site: admin.AdminSite) -> None:
+    """Register the organisation admins on /manage/'s site (project/admin_site.py builds it)."""
+    site.register(AuditEvent, OrganisationAuditEventAdmin)

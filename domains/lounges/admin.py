@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from domains.accounts.admin_site import OrganisationModelAdmin, OrganisationTabularInline, org_admin_site
+from domains.common.scoped_admin import OrganisationModelAdmin, OrganisationTabularInline
 from domains.lounges.models import Lounge, LoungeMembership, Message, MessageRevision, Report
 
 
@@ -83,7 +83,6 @@ class OrganisationLoungeMembershipInline(OrganisationTabularInline):
     staff_add = staff_change = staff_delete = False
 
 
-@admin.register(Lounge, site=org_admin_site)
 class OrganisationLoungeAdmin(OrganisationModelAdmin, LoungeAdmin):
     """The organisation's lounges; new ones belong to the session's organisation. Not deleted here
     (a delete would cascade to shared notes and stream history); lock the lounge instead. The coach's
@@ -108,7 +107,6 @@ class OrganisationMessageRevisionInline(OrganisationTabularInline):
     staff_add = staff_change = staff_delete = False
 
 
-@admin.register(Message, site=org_admin_site)
 class OrganisationMessageAdmin(OrganisationModelAdmin, MessageAdmin):  # type: ignore[misc]
     """Read-only: moderation happens in the room, where it is audited and reaches everyone live."""
 
@@ -123,10 +121,16 @@ class OrganisationMessageAdmin(OrganisationModelAdmin, MessageAdmin):  # type: i
         return obj.body[:80]
 
 
-@admin.register(Report, site=org_admin_site)
 class OrganisationReportAdmin(OrganisationModelAdmin, ReportAdmin):
     """Reports in the organisation's lounges. They are raised in the room, so none are added here."""
 
     organisation_path = "lounge__organisation"
     staff_add = staff_delete = False
     list_select_related = ["lounge", "message", "reporter"]
+
+
+def register(site: admin.AdminSite) -> None:
+    """Register the organisation admins on /manage/'s site (project/admin_site.py builds it)."""
+    site.register(Lounge, OrganisationLoungeAdmin)
+    site.register(Message, OrganisationMessageAdmin)
+    site.register(Report, OrganisationReportAdmin)
