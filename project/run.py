@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _banner(port: int) -> str:
-    from domains.accounts.demo import DEMO_PASSWORD, demo_logins
+    from domains.demo.logins import DEMO_PASSWORD, demo_logins
 
     lines = [
         "",

@@ -6,7 +6,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.http import HttpRequest
 
-from domains.accounts.models import User
+from domains.accounts.models import Role, User
 from domains.accounts.services import user_signup_complete
 from domains.compliance.services import consent_record, policy_current_list
 
@@ -45,6 +45,4 @@ class MemberRolesForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from domains.accounts.models import Role
-
         self.fields["roles"].choices = Role.choices  # type: ignore[attr-defined]

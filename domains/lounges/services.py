@@ -12,7 +12,9 @@ from typing import Any, Literal, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
-from domains.accounts.models import User
+from domains.accounts.models import Organisation, User
+from domains.ai.providers.errors import QuotaExceeded
+from domains.ai.services import ai_quota_check, chat_cancel, provider_for, provider_named
 from domains.common.errors import Refusal
 from domains.common.markdown import render_markdown
 from domains.compliance.services import audit_record
@@ -107,7 +109,7 @@ def check_reason(reason: str) -> str:
 @transaction.atomic
 def lounge_create(
     *,
-    organisation: Any,
+    organisation: Organisation,
     creator: User,
     slug: str,
     title: str,
@@ -168,6 +170,28 @@ def member_add(*, lounge: Lounge, moderator: User, user: User) -> LoungeMembersh
     if created:
         _audit(moderator, lounge, "member_added", user)
         _publish(lounge, MemberChanged(type="member.joined", user=author_payload(user), by=moderator.pk))
+    return membership
+
+
+@transaction.atomic
+def member_role_set(*, lounge: Lounge, owner: User, member: User, role: str) -> LoungeMembership:
+    """The owner makes a member a moderator, or a moderator a member again; audited. It publishes
+    no event: rights are re-read from the database on every action and in the next snapshot."""
+    owner_membership = LoungeMembership.objects.filter(lounge=lounge, user=owner).first()
+    if owner_membership is None or owner_membership.role != LoungeRole.OWNER or owner_membership.is_banned:
+        raise LoungeError("not_allowed", "Only this lounge's owner can change roles.")
+    if role not in (LoungeRole.MEMBER, LoungeRole.MODERATOR):
+        raise LoungeError("invalid", "A role is member or moderator.", field="role")
+    membership = _membership_locked(lounge, member)
+    if membership is None or membership.is_banned:
+        raise LoungeError("not_found", "That person is not in this lounge.")
+    if membership.role == LoungeRole.OWNER:
+        raise LoungeError("not_allowed", "The owner's role cannot change.")
+    if membership.role != role:
+        previous = membership.role
+        membership.role = role
+        membership.save(update_fields=["role", "updated_at"])
+        _audit(owner, lounge, "member_role_changed", member, role=role, previous=previous)
     return membership
 
 
@@ -624,8 +648,6 @@ def report_resolve(*, report: Report, moderator: User, action: str, note: str = 
 
 # ------------------------------------------------------------------------------------------ the coach
 def _cancel_generation(message: Message) -> None:
-    from domains.ai.services import chat_cancel
-
     transaction.on_commit(lambda: chat_cancel(cancel_key=message.cancel_key))
 
 
@@ -655,9 +677,6 @@ def _coach_reply_existing(*, lounge: Lounge, user: User, request_id: str) -> Mes
 
 def _coach_admit(*, lounge: Lounge, user: User) -> None:
     """The AI quota for one coach start, refused as a `LoungeError("quota")`."""
-    from domains.ai.providers.errors import QuotaExceeded
-    from domains.ai.services import ai_quota_check
-
     try:
         ai_quota_check(organisation=lounge.organisation, user=user, feature="lounge")
     except QuotaExceeded as refusal:
@@ -683,14 +702,12 @@ def _coach_reply_create(*, lounge: Lounge, user: User, request_id: str, reply_to
         provider_label=_coach_label(lounge),
     )
     _publish(lounge, MessageCreated(type="message.created", message=message_payload(message)))
-    enqueue("workers.tasks.lounges.coach_reply_task", message.pk)
+    enqueue("workers.tasks.coach.lounge_reply_task", message.pk)
     return message
 
 
 def _coach_label(lounge: Lounge) -> str:
     """What the UI shows beside the reply while it streams ("offline coach" with no AI key)."""
-    from domains.ai.services import provider_for, provider_named
-
     provider = provider_named(lounge.coach_provider) if lounge.coach_provider else None
     return (provider or provider_for(organisation=lounge.organisation, feature="lounge")).label
 

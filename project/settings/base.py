@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "domains.coaching",  # retired: migrations only (ADR 0010)
     "domains.notes",
     "domains.coach",
+    "domains.demo",  # the demo seed, above every domain
 ]
 
 MIDDLEWARE = [

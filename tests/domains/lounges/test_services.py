@@ -267,6 +267,40 @@ def test_invite_lounges_need_the_code_and_members_lounges_need_a_moderator() -> 
     assert services.lounge_join(lounge=invite, user=person, invite_code="sesame").role == LoungeRole.MEMBER
 
 
+def test_only_the_owner_makes_a_moderator_audited_once_and_unpublished(
+    lounge: Any, capture_events: CapturedEvents
+) -> None:
+    """Given an owner, a moderator and a member, when the moderator tries to promote the member,
+    the owner to change their own role, or anyone to make an owner, each is refused and nothing
+    changes; when the owner promotes the member twice, the role changes once, audited once, and no
+    event is published."""
+    owner = _member(lounge, LoungeRole.OWNER)
+    moderator = _member(lounge, LoungeRole.MODERATOR)
+    member = _member(lounge)
+    refused = [
+        ({"owner": moderator, "member": member, "role": LoungeRole.MODERATOR}, ("not_allowed", None)),
+        ({"owner": owner, "member": owner, "role": LoungeRole.MEMBER}, ("not_allowed", None)),
+        ({"owner": owner, "member": member, "role": LoungeRole.OWNER}, ("invalid", "role")),
+        ({"owner": owner, "member": UserFactory.create(), "role": LoungeRole.MODERATOR}, ("not_found", None)),
+    ]
+    for arguments, outcome in refused:
+        with pytest.raises(LoungeError) as refusal:
+            services.member_role_set(lounge=lounge, **arguments)
+        assert (refusal.value.code, refusal.value.field) == outcome
+    assert LoungeMembership.objects.get(lounge=lounge, user=member).role == LoungeRole.MEMBER
+
+    for _ in range(2):
+        promoted = services.member_role_set(lounge=lounge, owner=owner, member=member, role=LoungeRole.MODERATOR)
+
+    assert promoted.role == LoungeRole.MODERATOR
+    assert LoungeMembership.objects.get(lounge=lounge, user=member).is_moderator
+    audits = AuditEvent.objects.filter(action="lounge.member_role_changed")
+    assert [(a.actor_id, a.details["role"], a.details["previous"]) for a in audits] == [
+        (owner.pk, "moderator", "member")
+    ]
+    assert capture_events.events() == []
+
+
 def test_a_coach_summons_is_idempotent_and_respects_mutes(
     lounge: Any, django_capture_on_commit_callbacks: Any, capture_events: CapturedEvents
 ) -> None:

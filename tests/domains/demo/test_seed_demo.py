@@ -7,10 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from domains.accounts.demo import DEMO_PASSWORD, DEMO_USERS, demo_email, demo_logins
 from domains.accounts.models import Membership, Organisation, Role, User
-from domains.compliance.models import Consent, PolicyDocument
+from domains.compliance.models import AuditEvent, Consent, PolicyDocument
+from domains.demo.logins import DEMO_PASSWORD, DEMO_USERS, demo_email, demo_logins
 from domains.lounges.models import Lounge, LoungeMembership
+from realtime.models import StreamEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,39 @@ def test_seed_twice_changes_nothing_the_second_time() -> None:
         m.objects.count() for m in (Organisation, User, Membership, PolicyDocument, Consent, Lounge, LoungeMembership)
     ] == counts
     assert counts[1] == len(DEMO_USERS) + 1  # and the operator
+
+
+def _lounge_rows() -> list[tuple[str, str, str]]:
+    return sorted(LoungeMembership.objects.values_list("lounge__slug", "user__email", "role"))
+
+
+def test_a_second_run_creates_no_lounge_or_membership() -> None:
+    """The first run creates the three lounges through the lounge services (the mentor owns them,
+    the learner and the candidate join the open ones, staff@ moderates the members-only one); a
+    second run adds no lounge, membership, audit row or lounge event."""
+    call_command("seed_demo")
+    lounges = sorted(Lounge.objects.values_list("slug", "access", "created_by__email"))
+    memberships = _lounge_rows()
+    audits, events = AuditEvent.objects.count(), StreamEvent.objects.count()
+
+    call_command("seed_demo")
+
+    mentor, learner, candidate, staff = (demo_email(role) for role in ("mentor", "learner", "candidate", "staff"))
+    assert lounges == [
+        ("interview-prep", "open", mentor),
+        ("mentors-corner", "members", mentor),
+        ("study-hall", "open", mentor),
+    ]
+    assert memberships == sorted(
+        [
+            *[(slug, email, "member") for slug in ("interview-prep", "study-hall") for email in (learner, candidate)],
+            *[(slug, mentor, "owner") for slug in ("interview-prep", "mentors-corner", "study-hall")],
+            ("mentors-corner", staff, "moderator"),
+        ]
+    )
+    assert sorted(Lounge.objects.values_list("slug", "access", "created_by__email")) == lounges
+    assert _lounge_rows() == memberships
+    assert (AuditEvent.objects.count(), StreamEvent.objects.count()) == (audits, events)
 
 
 @pytest.mark.parametrize(("role", "name"), DEMO_USERS)

@@ -1,0 +1,148 @@
+"""The idempotent demo: one organisation, a user for every role, a platform operator, the policies,
+and lounges. One function per domain, each through that domain's services, so running it again
+changes nothing. A domain's demo data goes here; call `seed()` inside a transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.http import Http404
+
+from domains.accounts.models import Organisation, Role, User
+from domains.accounts.services import membership_grant
+from domains.compliance.models import PolicyDocument, PolicyKind
+from domains.compliance.services import consent_record, policy_publish
+from domains.demo.logins import DEMO_OPERATOR, DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email
+from domains.lounges.models import Lounge, LoungeAccess, LoungeRole
+from domains.lounges.selectors import lounge_get_for_user, lounge_membership_get
+from domains.lounges.services import lounge_create, lounge_join, member_add, member_role_set
+
+PRIVACY = """# Privacy policy
+
+Coachwire keeps what you write (messages, notes, answers) so that you and your coaches can use it.
+
+- We record sign-ins, consent and sensitive actions in an audit log.
+- Your private notes are visible to you and to the AI coach answering you, never to other learners or mentors.
+- You can ask your organisation's staff for an export or the erasure of your data.
+"""
+TERMS = """# Terms of use
+
+Be kind in lounges. Mentors may hide messages, mute or remove members who break the rules.
+AI coaches can be wrong: check what matters.
+"""
+
+
+@dataclass(frozen=True)
+class DemoLounge:
+    slug: str
+    title: str
+    topic: str
+    category: str
+    access: str
+
+
+# Created by the demo mentor, who owns them. Open lounges get the learner and the candidate;
+# members-only ones the staff member, as a moderator.
+DEMO_LOUNGES = [
+    DemoLounge(
+        "interview-prep", "Interview prep", "Practise answers, share tips, ask the coach.", "Careers", LoungeAccess.OPEN
+    ),
+    DemoLounge(
+        "study-hall", "Study hall", "Quiet focus, accountability and study habits.", "Learning", LoungeAccess.OPEN
+    ),
+    DemoLounge("mentors-corner", "Mentors' corner", "For mentors and staff.", "Staff", LoungeAccess.MEMBERS),
+]
+
+
+def seed() -> Organisation:
+    """The whole demo, in dependency order."""
+    organisation, _ = Organisation.objects.update_or_create(
+        slug=DEMO_ORGANISATION_SLUG, defaults={"name": "Coachwire Demo", "is_active": True}
+    )
+    documents = seed_people(organisation)
+    seed_operator(documents=documents)
+    seed_lounges(organisation)
+    return organisation
+
+
+def _verified_email(user: User, email: str) -> None:
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+
+
+def seed_people(organisation: Organisation) -> list[PolicyDocument]:
+    """Accounts and compliance: the policies, and a member of the organisation per role who has
+    consented to them. Returns the policies."""
+    privacy = policy_publish(kind=PolicyKind.PRIVACY, version="1.0", title="Privacy policy", body=PRIVACY)
+    terms = policy_publish(kind=PolicyKind.TERMS, version="1.0", title="Terms of use", body=TERMS)
+    for role, name in DEMO_USERS:
+        email = demo_email(role)
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, display_name=name)
+        if user.is_staff or user.is_superuser:
+            # Organisation staff use the organisation admin (/manage/), by their role; Django's
+            # flags open the operator admin over every organisation. Older seeds made staff@ a
+            # superuser, so take that back.
+            user.is_staff = user.is_superuser = False
+            user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+        _verified_email(user, email)
+        membership_grant(organisation=organisation, user=user, role=role, actor=None)
+        consent_record(user=user, documents=[privacy, terms], request=None)
+    return [privacy, terms]
+
+
+def seed_operator(*, documents: list[PolicyDocument]) -> None:
+    """The platform operator: a superuser for /admin/, deliberately a member of no organisation."""
+    role, name = DEMO_OPERATOR
+    email = demo_email(role)
+    operator = User.objects.filter(email=email).first()
+    if operator is None:
+        operator = User.objects.create_superuser(email=email, password=DEMO_PASSWORD, display_name=name)
+    elif not (operator.is_staff and operator.is_superuser):
+        operator.is_staff = operator.is_superuser = True
+        operator.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+    _verified_email(operator, email)
+    consent_record(user=operator, documents=documents, request=None)
+
+
+def _demo_user(role: str) -> User:
+    return User.objects.get(email=demo_email(role))
+
+
+def _lounge(organisation: Organisation, mentor: User, demo: DemoLounge) -> Lounge:
+    """The demo lounge by its slug, created by the mentor (its owner) the first time."""
+    try:
+        lounge, _ = lounge_get_for_user(organisation=organisation, user=mentor, slug=demo.slug)
+    except Http404:
+        return lounge_create(
+            organisation=organisation,
+            creator=mentor,
+            slug=demo.slug,
+            title=demo.title,
+            topic=demo.topic,
+            category=demo.category,
+            access=demo.access,
+        )
+    return lounge
+
+
+def seed_lounges(organisation: Organisation) -> None:
+    """Lounges: people are added only where they have no membership yet, so a second run, or a
+    member the demo has since muted, banned or promoted, stays as it is."""
+    mentor = _demo_user(Role.MENTOR)
+    for demo in DEMO_LOUNGES:
+        lounge = _lounge(organisation, mentor, demo)
+        if demo.access == LoungeAccess.OPEN:
+            for role in (Role.LEARNER, Role.CANDIDATE):
+                user = _demo_user(role)
+                if lounge_membership_get(lounge=lounge, user=user) is None:
+                    lounge_join(lounge=lounge, user=user)
+            continue
+        staff = _demo_user(Role.STAFF)
+        owner = lounge_membership_get(lounge=lounge, user=mentor)
+        if owner is None or owner.role != LoungeRole.OWNER:
+            continue  # the mentor gave the lounge up; only its owner may add a moderator
+        if lounge_membership_get(lounge=lounge, user=staff) is None:
+            member_add(lounge=lounge, moderator=mentor, user=staff)
+            member_role_set(lounge=lounge, owner=mentor, member=staff, role=LoungeRole.MODERATOR)
