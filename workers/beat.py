@@ -20,8 +20,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(settings.COACH_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },
-        "lounges-coach-streams-sweep": {
-            "task": "workers.tasks.lounges.coach_streams_sweep_task",
+        "coach-lounge-streams-sweep": {
+            "task": "workers.tasks.coach.lounge_streams_sweep_task",
             "schedule": float(settings.COACH_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },

@@ -17,8 +17,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Every task's queue, in one table (Celery 5.7 deprecates the per-task `queue` attribute).
 # Queues: `ai` (worker-ai, threads pool), `beat` (periodic housekeeping), `default` (the rest).
 app.conf.task_routes = {
-    "workers.tasks.lounges.coach_reply_task": {"queue": "ai"},
-    "workers.tasks.lounges.coach_streams_sweep_task": {"queue": "beat"},
+    "workers.tasks.coach.lounge_reply_task": {"queue": "ai"},
+    "workers.tasks.coach.lounge_streams_sweep_task": {"queue": "beat"},
     "workers.tasks.realtime.stream_events_sweep_task": {"queue": "beat"},
     "workers.tasks.notes.note_embed_task": {"queue": "ai"},
     "workers.tasks.coach.thread_reply_task": {"queue": "ai"},
@@ -26,7 +26,6 @@ app.conf.task_routes = {
 }
 app.conf.include = [
     "workers.tasks.realtime",
-    "workers.tasks.lounges",
     "workers.tasks.notes",
     "workers.tasks.coach",
 ]

@@ -31,6 +31,7 @@ from domains.ai.models import ReplyStatus, StreamedReply
 from domains.ai.providers.base import Delta, Result
 from domains.ai.providers.errors import AIError
 from domains.ai.services import chat_stream
+from domains.common.markdown import render_markdown
 from realtime.livetext import DeltaCoalescer, LiveText
 from realtime.publish import Event, publish_on_commit
 from realtime.redis import get_sync_redis
@@ -136,8 +137,6 @@ def reply_stream(
 def reply_outcome_apply(reply: StreamedReply, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> list[str]:
     """Write how a streamed reply ended onto its row; returns the columns written, for
     `save(update_fields=...)`."""
-    from domains.common.markdown import render_markdown
-
     result = outcome.result
     if result is not None:
         reply.status = ReplyStatus.STOPPED if outcome.stopped else ReplyStatus.COMPLETE
@@ -157,8 +156,6 @@ def reply_outcome_apply(reply: StreamedReply, outcome: ReplyOutcome, *, citation
 def reply_lost_apply(reply: StreamedReply, *, live: str | None) -> list[str]:
     """Mark a reply whose job vanished (a dead worker) as interrupted, keeping the text it had;
     returns the columns written."""
-    from domains.common.markdown import render_markdown
-
     reply.status = ReplyStatus.INTERRUPTED
     reply.body = live or reply.body
     reply.body_html = render_markdown(reply.body)

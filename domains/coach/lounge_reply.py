@@ -1,4 +1,4 @@
-"""The lounge coach's reply: a server-owned job run by `workers.tasks.lounges.coach_reply_task`.
+"""The lounge coach's reply: a server-owned job run by `workers.tasks.coach.lounge_reply_task`.
 
 - Runs once per message: a Redis lock guards against a redelivered task calling the provider twice.
 - Deltas go out as ephemeral `coach.delta` events (`COACH_DELTA`) with code-point offsets: the first
@@ -20,11 +20,13 @@ import structlog
 from django.conf import settings
 
 from domains.ai.providers.base import ChatMessage, ChatOptions, Passage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once, reply_stream
-from domains.lounges.events import COACH_DELTA, MessageCompleted
+from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once
+from domains.ai.services import provider_named
+from domains.coach.replies import coach_reply_stream
+from domains.lounges.events import MessageCompleted
 from domains.lounges.models import AuthorKind, Lounge, Message, MessageStatus
 from domains.lounges.selectors import message_payload
-from domains.notes.retrieval import citations_for
+from domains.notes.retrieval import citations_for, passages_for_lounge
 from realtime.livetext import LiveText
 from realtime.streams import LOUNGE_REPLY, reply_job_key
 
@@ -44,20 +46,14 @@ PLATFORM_RULES = (
 )
 
 
-def live_text_for(message_id: int) -> LiveText:
-    return LiveText(reply_job_key(LOUNGE_REPLY, message_id))
-
-
 def live_text(message_id: int) -> str | None:
     """The reply so far, exactly as streamed (None when nothing is live)."""
-    return live_text_for(message_id).get()
+    return LiveText(reply_job_key(LOUNGE_REPLY, message_id)).get()
 
 
 def lounge_passages(*, lounge: Lounge, query: str) -> Sequence[Passage]:
     """Notes shared with this lounge that ground its coach; never anyone's private notes, because
-    the whole room reads the reply (domains.notes.retrieval filters the audience before ranking)."""
-    from domains.notes.retrieval import passages_for_lounge
-
+    the whole room reads the reply (`passages_for_lounge` filters the audience before ranking)."""
     return passages_for_lounge(lounge=lounge, query=query)
 
 
@@ -97,7 +93,7 @@ def coach_context(*, message: Message, budget_tokens: int | None = None) -> tupl
     return system, picked
 
 
-def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.monotonic) -> Message | None:
+def lounge_reply_generate(*, message_id: int, clock: Callable[[], float] = time.monotonic) -> Message | None:
     """Generate the reply for a streaming coach message, once. Returns None when there is nothing to do."""
     if not reply_run_once(reply_job_key(LOUNGE_REPLY, message_id)):
         log.info("coach.already_running", message_id=message_id)
@@ -109,9 +105,8 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
     system, messages = coach_context(message=message)
     question = messages[-1].content if messages else ""
     passages = list(lounge_passages(lounge=lounge, query=question))
-    outcome = reply_stream(
+    outcome = coach_reply_stream(
         message,
-        delta_event=COACH_DELTA,
         clock=clock,
         organisation=lounge.organisation,
         user=message.summoned_by,
@@ -123,7 +118,6 @@ def coach_reply_generate(*, message_id: int, clock: Callable[[], float] = time.m
         ),
         passages=passages,
         provider=_provider_override(lounge),
-        enforce_quota=False,  # checked when the summons was accepted
     )
     return _finish(message, outcome, citations=citations_for(passages))
 
@@ -132,8 +126,6 @@ def _provider_override(lounge: Lounge) -> Any:
     """A lounge may name its own provider; otherwise the organisation's configuration decides."""
     if not lounge.coach_provider:
         return None
-    from domains.ai.services import provider_named
-
     return provider_named(lounge.coach_provider)
 
 
@@ -146,7 +138,7 @@ def _finish(message: Message, outcome: ReplyOutcome, *, citations: list[dict[str
     return reply_finish(message, outcome, citations=citations, completed=_completed, related=("lounge",), extra=usage)
 
 
-def coach_streams_sweep(*, older_than_seconds: int) -> int:
+def lounge_streams_sweep(*, older_than_seconds: int) -> int:
     """Mark coach replies whose job vanished (a worker died mid-stream) as interrupted, keeping their text."""
     replies = Message.objects.filter(author_kind=AuthorKind.COACH).select_related("lounge")
     return replies_sweep(replies, older_than_seconds=older_than_seconds, completed=_completed)

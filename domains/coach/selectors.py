@@ -3,17 +3,17 @@ anything else answers like a missing thread (404)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
-from domains.accounts.models import Organisation
+from domains.accounts.models import Organisation, User
 from domains.coach.events import ReplyStatusName, ThreadMessagePayload, ThreadRoleName
-from domains.coach.models import CoachThread, ThreadMessage, ThreadRole
+from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 
 
-def thread_list_for_user(*, user: Any, organisation: Organisation | None) -> QuerySet[CoachThread]:
+def thread_list_for_user(*, user: User, organisation: Organisation | None) -> QuerySet[CoachThread]:
     if organisation is None:
         return CoachThread.objects.none()
     return (
@@ -23,7 +23,7 @@ def thread_list_for_user(*, user: Any, organisation: Organisation | None) -> Que
     )
 
 
-def thread_get_for_user(*, thread_id: int, user: Any, organisation: Organisation | None) -> CoachThread:
+def thread_get_for_user(*, thread_id: int, user: User, organisation: Organisation | None) -> CoachThread:
     """The user's own thread in the session's organisation; anything else is a 404."""
     thread = CoachThread.objects.filter(pk=thread_id, owner=user, organisation=organisation).first()
     if organisation is None or thread is None:
@@ -75,3 +75,13 @@ def thread_message_payload(message: ThreadMessage) -> ThreadMessagePayload:
 
 def thread_messages(*, thread: CoachThread) -> list[ThreadMessage]:
     return list(ThreadMessage.objects.filter(thread=thread).order_by("created_at", "pk"))
+
+
+def thread_replies_streaming(*, thread: CoachThread) -> list[ThreadMessage]:
+    """The thread's replies still streaming (a resume sends each one's text so far)."""
+    return list(ThreadMessage.objects.filter(thread=thread, status=ThreadMessageStatus.STREAMING).order_by("pk"))
+
+
+def thread_reply_get(*, thread: CoachThread, message_id: int) -> ThreadMessage:
+    """One coach reply of this thread; any other id raises `ThreadMessage.DoesNotExist`."""
+    return ThreadMessage.objects.select_related("thread").get(pk=message_id, thread=thread, role=ThreadRole.COACH)

@@ -8,11 +8,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 
-from domains.accounts.models import Organisation
+from domains.accounts.models import Organisation, User
+from domains.ai.providers.errors import QuotaExceeded
+from domains.ai.services import ai_quota_check, chat_cancel, provider_for
 from domains.coach.events import ThreadMessageCreated, ThreadRenamed
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 from domains.coach.selectors import thread_message_payload
@@ -53,10 +53,7 @@ def _thread_check_title(title: str) -> str:
     return text
 
 
-def _thread_quota(thread: CoachThread, user: Any) -> None:
-    from domains.ai.providers.errors import QuotaExceeded
-    from domains.ai.services import ai_quota_check
-
+def _thread_quota(thread: CoachThread, user: User) -> None:
     try:
         ai_quota_check(organisation=thread.organisation, user=user, feature="coach")
     except QuotaExceeded as refusal:
@@ -68,12 +65,10 @@ def _thread_quota(thread: CoachThread, user: Any) -> None:
 
 
 def _thread_label(thread: CoachThread) -> str:
-    from domains.ai.services import provider_for
-
     return provider_for(organisation=thread.organisation, feature="coach").label
 
 
-def _thread_locked(thread: CoachThread, user: Any) -> CoachThread:
+def _thread_locked(thread: CoachThread, user: User) -> CoachThread:
     locked = CoachThread.objects.select_for_update().filter(pk=thread.pk, owner=user).first()
     if locked is None:
         raise ThreadError("not_found", "No such conversation.")
@@ -97,7 +92,7 @@ def _reply_start(thread: CoachThread, question: ThreadMessage, request_id: str) 
 
 
 @transaction.atomic
-def thread_create(*, user: Any, organisation: Organisation, title: str = "") -> CoachThread:
+def thread_create(*, user: User, organisation: Organisation, title: str = "") -> CoachThread:
     if not is_organisation_member(user, organisation.pk):
         raise ThreadError("not_allowed", "Only members of the organisation talk to its coach.")
     return CoachThread.objects.create(
@@ -106,7 +101,7 @@ def thread_create(*, user: Any, organisation: Organisation, title: str = "") -> 
 
 
 @transaction.atomic
-def thread_rename(*, thread: CoachThread, user: Any, title: str) -> CoachThread:
+def thread_rename(*, thread: CoachThread, user: User, title: str) -> CoachThread:
     thread = _thread_locked(thread, user)
     thread.title = _thread_check_title(title)
     thread.save(update_fields=["title", "updated_at"])
@@ -115,7 +110,7 @@ def thread_rename(*, thread: CoachThread, user: Any, title: str) -> CoachThread:
 
 
 @transaction.atomic
-def thread_delete(*, thread: CoachThread, user: Any) -> None:
+def thread_delete(*, thread: CoachThread, user: User) -> None:
     """Delete a thread with its messages and stream history; its open sockets close (4404)."""
     thread = _thread_locked(thread, user)
     stream = thread.stream
@@ -128,7 +123,7 @@ def thread_delete(*, thread: CoachThread, user: Any) -> None:
 
 @transaction.atomic
 def thread_message_post(
-    *, thread: CoachThread, user: Any, body: str, client_msg_id: str
+    *, thread: CoachThread, user: User, body: str, client_msg_id: str
 ) -> tuple[ThreadMessage, ThreadMessage | None, bool]:
     """Ask the coach: the question and its streaming reply. Idempotent by `client_msg_id` (a repeat
     returns the first pair, `created=False`). Locks the thread row."""
@@ -154,7 +149,7 @@ def thread_message_post(
 
 
 @transaction.atomic
-def thread_regenerate(*, thread: CoachThread, user: Any, request_id: str) -> tuple[ThreadMessage, bool]:
+def thread_regenerate(*, thread: CoachThread, user: User, request_id: str) -> tuple[ThreadMessage, bool]:
     """Answer the last question again; the earlier answers stay as sibling versions. Idempotent by
     `request_id`. Locks the thread row."""
     if not request_id or len(request_id) > 64:
@@ -175,13 +170,11 @@ def thread_regenerate(*, thread: CoachThread, user: Any, request_id: str) -> tup
 
 
 def _cancel_reply(reply: ThreadMessage) -> None:
-    from domains.ai.services import chat_cancel
-
     transaction.on_commit(lambda: chat_cancel(cancel_key=reply.cancel_key))
 
 
 @transaction.atomic
-def thread_reply_stop(*, reply: ThreadMessage, user: Any) -> ThreadMessage:
+def thread_reply_stop(*, reply: ThreadMessage, user: User) -> ThreadMessage:
     if reply.thread.owner_id != user.pk or reply.role != ThreadRole.COACH:
         raise ThreadError("not_found", "No such reply.")
     if reply.status == ThreadMessageStatus.STREAMING:
@@ -190,7 +183,7 @@ def thread_reply_stop(*, reply: ThreadMessage, user: Any) -> ThreadMessage:
 
 
 @transaction.atomic
-def thread_start_about_note(*, user: Any, organisation: Organisation, note: Note, client_msg_id: str) -> CoachThread:
+def thread_start_about_note(*, user: User, organisation: Organisation, note: Note, client_msg_id: str) -> CoachThread:
     """ "Ask the coach about this note": a new thread whose first question is about `note`."""
     thread = thread_create(user=user, organisation=organisation, title=f"About: {note.title}"[:TITLE_MAX])
     question = f"Let's talk about my note “{note.title}”. What are its key points, and what should I do next?"

@@ -1,6 +1,6 @@
 """The private coach's reply in a thread: a server-owned job (`workers.tasks.coach.thread_reply_task`).
 
-Same semantics as the lounge coach (domains/lounges/coach.py), through the same kit
+Same semantics as the lounge coach (domains/coach/lounge_reply.py), through the same kit
 (domains/ai/replies.py): run once, `coach.delta` deltas (`COACH_DELTA`) coalesced with code-point
 offsets, live text in Redis, flushed to PostgreSQL, `message.completed` with sanitised HTML.
 Grounded in the learner's own notes and the notes shared with their lounges.
@@ -18,12 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once, reply_stream
-from domains.coach.events import COACH_DELTA, ThreadMessageCompleted
+from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once
+from domains.coach.events import ThreadMessageCompleted
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
+from domains.coach.replies import coach_reply_stream
 from domains.coach.selectors import thread_message_payload
 from domains.notes.retrieval import citations_for, passages_for_learner
-from realtime.livetext import LiveText
 from realtime.streams import THREAD_REPLY, reply_job_key
 
 log = structlog.get_logger(__name__)
@@ -38,10 +38,6 @@ PRIVATE_COACH_RULES = (
     "- Answer in Markdown, concisely and kindly. Do not include images.\n"
     "- When you use the learner's notes, cite them as [1], [2] … by their number."
 )
-
-
-def live_text_for(message_id: int) -> LiveText:
-    return LiveText(reply_job_key(THREAD_REPLY, message_id))
 
 
 def thread_context(*, reply: ThreadMessage, budget_tokens: int | None = None) -> list[ChatMessage]:
@@ -95,9 +91,8 @@ def thread_reply_generate(*, message_id: int, clock: Callable[[], float] = time.
     thread = reply.thread
     question = reply.parent.body
     passages = passages_for_learner(organisation=thread.organisation, user=thread.owner, query=question)
-    outcome = reply_stream(
+    outcome = coach_reply_stream(
         reply,
-        delta_event=COACH_DELTA,
         clock=clock,
         organisation=thread.organisation,
         user=thread.owner,
@@ -105,7 +100,6 @@ def thread_reply_generate(*, message_id: int, clock: Callable[[], float] = time.
         messages=thread_context(reply=reply),
         system=PRIVATE_COACH_RULES,
         passages=passages,
-        enforce_quota=False,  # checked when the question was accepted
     )
     return _finish(reply, outcome, citations=citations_for(passages))
 

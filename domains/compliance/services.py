@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -33,8 +35,8 @@ def request_origin(request: HttpRequest | None) -> dict[str, Any]:
 
 def audit_record(
     *,
-    actor: Any,
-    organisation: Any,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    organisation: models.Model | None,
     action: str,
     target: models.Model | None = None,
     details: dict[str, Any] | None = None,
@@ -42,12 +44,13 @@ def audit_record(
     actor_label: str = "",
 ) -> AuditEvent:
     """Append one audit event. `actor` may be None (the system) or an anonymous attempt,
-    described by `actor_label`."""
-    real_actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    described by `actor_label`. Typed by Django's own user and model bases: compliance sits below
+    accounts (accounts audits through it), so it names no accounts model."""
+    real_actor = actor if isinstance(actor, AbstractBaseUser) and actor.is_authenticated else None
     return AuditEvent.objects.create(
-        organisation=organisation,
-        actor=real_actor,
-        actor_label=actor_label or (real_actor.email if real_actor is not None else "system"),
+        organisation_id=organisation.pk if organisation is not None else None,
+        actor_id=real_actor.pk if real_actor is not None else None,
+        actor_label=actor_label or (real_actor.get_username() if real_actor is not None else "system"),
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
@@ -79,10 +82,10 @@ def policy_cache_clear() -> None:
     cache.delete(_CURRENT_IDS_KEY)
 
 
-def consent_missing(*, user: Any) -> list[PolicyDocument]:
+def consent_missing(*, user: AbstractBaseUser) -> list[PolicyDocument]:
     """The current documents this user has not accepted yet."""
     current = policy_current_list()
-    accepted = set(Consent.objects.filter(user=user, document__in=current).values_list("document_id", flat=True))
+    accepted = set(Consent.objects.filter(user_id=user.pk, document__in=current).values_list("document_id", flat=True))
     return [document for document in current if document.pk not in accepted]
 
 
@@ -99,14 +102,16 @@ def policy_publish(*, kind: str, version: str, title: str, body: str, published_
 
 
 @transaction.atomic
-def consent_record(*, user: Any, documents: list[PolicyDocument], request: HttpRequest | None) -> list[Consent]:
+def consent_record(
+    *, user: AbstractBaseUser, documents: list[PolicyDocument], request: HttpRequest | None
+) -> list[Consent]:
     """Record that `user` accepted `documents` now, from where the request came. Idempotent."""
     origin = request_origin(request)
     now = timezone.now()
     consents = []
     for document in documents:
         consent, created = Consent.objects.get_or_create(
-            user=user,
+            user_id=user.pk,
             document=document,
             defaults={"accepted_at": now, "ip_address": origin["ip_address"], "user_agent": origin["user_agent"]},
         )

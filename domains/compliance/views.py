@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -24,7 +25,10 @@ def policy_view(request: HttpRequest, kind: str) -> HttpResponse:
 
 @login_required
 def consent_view(request: HttpRequest) -> HttpResponse:
-    missing = consent_missing(user=request.user)
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):  # login_required let only a signed-in user through
+        raise PermissionDenied
+    missing = consent_missing(user=user)
     next_url = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = "/"
@@ -32,7 +36,7 @@ def consent_view(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        consent_record(user=request.user, documents=missing, request=request)
+        consent_record(user=user, documents=missing, request=request)
         return redirect(next_url)
     return render(request, "compliance/consent.html", {"documents": missing, "form": form, "next": next_url})
 

@@ -31,7 +31,7 @@ from domains.lounges.models import (
 )
 from domains.lounges.rules import can_view
 
-# The live text of a streaming reply (`domains.lounges.coach.live_text`), passed in by the caller:
+# The live text of a streaming reply (`domains.coach.lounge_reply.live_text`), passed in by the caller:
 # the coach module builds on these selectors, so they cannot import it.
 LiveTextLookup = Callable[[int], str | None]
 
@@ -53,7 +53,7 @@ def lounge_list_for_user(*, organisation: Organisation, user: User) -> list[tupl
 
 
 def lounge_get_for_user(
-    *, organisation: Organisation | None, user: Any, slug: str
+    *, organisation: Organisation | None, user: User, slug: str
 ) -> tuple[Lounge, LoungeMembership | None]:
     """The lounge and the user's membership. 404 for another organisation's lounge, a hidden one,
     or one the user is banned from: exactly like a missing one."""
@@ -71,7 +71,7 @@ def lounge_get_for_user(
 
 
 def lounge_get_viewable(
-    *, organisation: Organisation | None, user: Any, slug: str
+    *, organisation: Organisation | None, user: User, slug: str
 ) -> tuple[Lounge, LoungeMembership | None]:
     """`lounge_get_for_user`, and 404 unless the user may see the room (the socket answers 4404)."""
     lounge, membership = lounge_get_for_user(organisation=organisation, user=user, slug=slug)
@@ -80,7 +80,7 @@ def lounge_get_viewable(
     return lounge, membership
 
 
-def lounge_get_for_invite(*, organisation: Organisation, user: Any, slug: str, invite_code: str) -> Lounge:
+def lounge_get_for_invite(*, organisation: Organisation, user: User, slug: str, invite_code: str) -> Lounge:
     """An invite-only lounge, found only together with its code: a wrong code, or a ban, answers
     exactly like a missing lounge."""
     invited = Lounge.objects.filter(organisation=organisation, slug=slug, access=LoungeAccess.INVITE).first()
@@ -96,11 +96,11 @@ def lounge_get(*, lounge_id: int) -> Lounge:
     return Lounge.objects.select_related("organisation").get(pk=lounge_id)
 
 
-def lounge_membership_get(*, lounge: Lounge, user: Any) -> LoungeMembership | None:
+def lounge_membership_get(*, lounge: Lounge, user: User) -> LoungeMembership | None:
     return LoungeMembership.objects.filter(lounge=lounge, user=user).first()
 
 
-def lounge_state_get(*, lounge_id: int, user: Any) -> tuple[Lounge, LoungeMembership | None]:
+def lounge_state_get(*, lounge_id: int, user: User) -> tuple[Lounge, LoungeMembership | None]:
     """The lounge and the user's membership, both as they are now."""
     lounge = lounge_get(lounge_id=lounge_id)
     return lounge, lounge_membership_get(lounge=lounge, user=user)

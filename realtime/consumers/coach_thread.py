@@ -8,10 +8,16 @@ from channels.db import database_sync_to_async
 from django.http import Http404
 from pydantic import Field
 
+from domains.ai.replies import reply_live_text
 from domains.coach import services
-from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
-from domains.coach.selectors import thread_get_for_user, thread_message_payloads, thread_messages
-from domains.coach.thread_reply import live_text_for
+from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus
+from domains.coach.selectors import (
+    thread_get_for_user,
+    thread_message_payloads,
+    thread_messages,
+    thread_replies_streaming,
+    thread_reply_get,
+)
 from realtime.consumers.base import ClientMessage, NotAllowed, StreamConsumer
 
 Id = Field(ge=1, le=2**62)
@@ -63,9 +69,7 @@ class CoachThreadConsumer(StreamConsumer):
             return {}
         thread = self._fresh_thread()
         messages = thread_messages(thread=thread)
-        live = {
-            m.pk: live_text_for(m.pk).get() or m.body for m in messages if m.status == ThreadMessageStatus.STREAMING
-        }
+        live = {m.pk: reply_live_text(m).get() or m.body for m in messages if m.status == ThreadMessageStatus.STREAMING}
         return {
             "thread": {"id": thread.pk, "title": thread.title},
             "messages": thread_message_payloads(messages, live=live),
@@ -83,16 +87,14 @@ class CoachThreadConsumer(StreamConsumer):
             await self.send_json(frame)
 
     def _live_texts(self) -> list[dict[str, Any]]:
-        streaming = ThreadMessage.objects.filter(thread_id=self.thread.pk, status=ThreadMessageStatus.STREAMING)
+        streaming = thread_replies_streaming(thread=self.thread)
         return [
-            {"type": "coach.text", "id": reply.pk, "offset": 0, "text": live_text_for(reply.pk).get() or ""}
+            {"type": "coach.text", "id": reply.pk, "offset": 0, "text": reply_live_text(reply).get() or ""}
             for reply in streaming
         ]
 
     def _reply(self, message_id: int) -> ThreadMessage:
-        return ThreadMessage.objects.select_related("thread").get(
-            pk=message_id, thread_id=self.thread.pk, role=ThreadRole.COACH
-        )
+        return thread_reply_get(thread=self.thread, message_id=message_id)
 
     async def handle_message_post(self, message: PostMessage) -> None:
         def post() -> dict[str, Any]:
@@ -128,7 +130,7 @@ class CoachThreadConsumer(StreamConsumer):
     async def handle_coach_text(self, message: ReplyRefMessage) -> None:
         def text() -> dict[str, Any]:
             reply = self._reply(message.message_id)
-            live = live_text_for(reply.pk).get() if reply.status == ThreadMessageStatus.STREAMING else None
+            live = reply_live_text(reply).get() if reply.status == ThreadMessageStatus.STREAMING else None
             return {"type": "coach.text", "id": reply.pk, "offset": 0, "text": live if live is not None else reply.body}
 
         await self.run_action(message, text)

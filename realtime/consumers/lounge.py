@@ -12,8 +12,8 @@ from django.http import Http404
 from pydantic import Field
 
 from domains.accounts.models import User
+from domains.coach.lounge_reply import live_text
 from domains.lounges import services
-from domains.lounges.coach import live_text
 from domains.lounges.events import PresenceJoined, PresenceLeft, Typing, UserRef
 from domains.lounges.models import Lounge, LoungeMembership
 from domains.lounges.rules import can_view

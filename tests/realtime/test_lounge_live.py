@@ -22,8 +22,8 @@ from django.db import connection, transaction
 from websockets.exceptions import InvalidStatus
 
 from domains.accounts.models import Membership, Role
+from domains.coach.lounge_reply import PLATFORM_RULES
 from domains.lounges import services
-from domains.lounges.coach import PLATFORM_RULES
 from domains.lounges.models import AuthorKind, Lounge, LoungeMembership, LoungeRole, Message, MessageStatus
 from tests.factories import OrganisationFactory, UserFactory
 from tests.factories.lounges import LoungeFactory

@@ -10,8 +10,8 @@ from workers.celery import app
 @pytest.mark.parametrize(
     ("task", "queue"),
     [
-        ("workers.tasks.lounges.coach_reply_task", "ai"),
-        ("workers.tasks.lounges.coach_streams_sweep_task", "beat"),
+        ("workers.tasks.coach.lounge_reply_task", "ai"),
+        ("workers.tasks.coach.lounge_streams_sweep_task", "beat"),
         ("workers.tasks.realtime.stream_events_sweep_task", "beat"),
     ],
 )

@@ -11,8 +11,8 @@ import pytest
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from domains.ai.replies import reply_run_once
-from domains.lounges.coach import coach_context, coach_reply_generate, coach_streams_sweep, live_text_for
+from domains.ai.replies import reply_live_text, reply_run_once
+from domains.coach.lounge_reply import coach_context, lounge_reply_generate, lounge_streams_sweep
 from domains.lounges.models import AuthorKind, Message, MessageStatus
 from realtime.livetext import DeltaCoalescer
 from realtime.models import StreamEvent
@@ -64,16 +64,16 @@ def test_the_offline_coach_answers_once_even_when_the_task_runs_twice() -> None:
         summoned_by=user,
         coach_request_id="r",
     )
-    done = coach_reply_generate(message_id=reply.pk)
+    done = lounge_reply_generate(message_id=reply.pk)
     assert done is not None
     assert done.status == MessageStatus.COMPLETE
     assert done.provider_label == "offline coach"
     assert done.body
     assert done.body_html
-    assert coach_reply_generate(message_id=reply.pk) is None  # a redelivered task does nothing
+    assert lounge_reply_generate(message_id=reply.pk) is None  # a redelivered task does nothing
     completed = StreamEvent.objects.filter(stream_id=lounge.stream, type="message.completed")
     assert completed.count() == 1
-    assert live_text_for(reply.pk).get() == done.body
+    assert reply_live_text(reply).get() == done.body
 
 
 @pytest.mark.django_db
@@ -82,11 +82,11 @@ def test_the_sweep_interrupts_replies_whose_job_vanished_and_spares_running_ones
     vanished = Message.objects.create(lounge=lounge, author_kind=AuthorKind.COACH, status=MessageStatus.STREAMING)
     running = Message.objects.create(lounge=lounge, author_kind=AuthorKind.COACH, status=MessageStatus.STREAMING)
     Message.objects.filter(pk__in=[vanished.pk, running.pk]).update(updated_at=timezone.now() - timedelta(hours=1))
-    live: Any = live_text_for(vanished.pk)
+    live: Any = reply_live_text(vanished)
     live.start()
     live.append("half an ans")
     assert reply_run_once(f"lounge-message:{running.pk}")
-    assert coach_streams_sweep(older_than_seconds=300) == 1
+    assert lounge_streams_sweep(older_than_seconds=300) == 1
     vanished.refresh_from_db()
     running.refresh_from_db()
     assert (vanished.status, vanished.body, vanished.error_code) == ("interrupted", "half an ans", "worker_lost")

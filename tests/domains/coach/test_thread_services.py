@@ -12,11 +12,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from domains.ai.replies import reply_run_once
+from domains.ai.replies import reply_live_text, reply_run_once
 from domains.ai.services import chat_is_cancelled
 from domains.coach import services
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
-from domains.coach.thread_reply import live_text_for
 from domains.common.errors import Refusal
 from realtime.models import Stream
 from tests.domains.notes.helpers import World
@@ -342,7 +341,7 @@ def test_the_sweep_marks_only_stale_replies_without_a_running_job_as_interrupted
     # the stale and running replies last changed ten minutes ago (update() leaves updated_at as set)
     long_ago = timezone.now() - timedelta(minutes=10)
     ThreadMessage.objects.filter(pk__in=[stale.pk, running.pk]).update(updated_at=long_ago)
-    live = live_text_for(stale.pk)
+    live = reply_live_text(stale)
     live.start()
     live.append("Situation, task")
     assert reply_run_once(running.cancel_key)  # its worker is alive and holds the run lock

@@ -13,8 +13,8 @@ from django.utils import timezone
 from domains.accounts.models import Membership, Role
 from domains.ai.models import ReplyStatus
 from domains.ai.providers.base import Passage
+from domains.coach.lounge_reply import lounge_streams_sweep
 from domains.lounges import events, services
-from domains.lounges.coach import coach_streams_sweep
 from domains.lounges.models import AuthorKind, LoungeMembership, LoungeRole, Message, ReportStatus
 from domains.notes.retrieval import citations_for
 from realtime.livetext import COACH_DELTA, CoachDelta, DeltaCoalescer
@@ -65,7 +65,7 @@ def test_every_durable_lounge_event_is_exactly_its_typeddict(capture_events: Cap
         citations=citations_for([Passage(text="Breathe first.", title="Nerves", source="note:7#0-14")]),
         updated_at=timezone.now() - timedelta(hours=1),
     )
-    assert coach_streams_sweep(older_than_seconds=60) == 1
+    assert lounge_streams_sweep(older_than_seconds=60) == 1
     # then every event matches its TypedDict, and every declared type was published
     published = capture_events.select(lounge.stream, durable=True)
     assert len(published) == len(capture_events)

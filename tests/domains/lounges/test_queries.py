@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from domains.accounts.models import Membership, Role
-from domains.lounges.coach import live_text
+from domains.coach.lounge_reply import live_text
 from domains.lounges.models import AuthorKind, LoungeAccess, LoungeMembership, LoungeRole, Message, MessageStatus
 from domains.lounges.selectors import lounge_state_get, room_snapshot
 from domains.lounges.services import report_create

@@ -58,7 +58,7 @@ def drive_lounge_coach(
     *, lounge: Lounge, asker: User, question: str, fake_llm: FakeLLMServer, settings: Settings, reply: str = ""
 ) -> tuple[Message | None, RecordedRequest]:
     """Run the real lounge coach once against the fake OpenAI server; returns (message, request)."""
-    from domains.lounges.coach import coach_reply_generate
+    from domains.coach.lounge_reply import lounge_reply_generate
     from domains.lounges.models import AuthorKind, MessageStatus
     from tests.factories.lounges import MessageFactory
 
@@ -77,6 +77,6 @@ def drive_lounge_coach(
     )
     if reply:
         fake_llm.queue({"text": reply, "match": "openai"})
-    message = coach_reply_generate(message_id=coach.pk)
+    message = lounge_reply_generate(message_id=coach.pk)
     chats = [r for r in fake_llm.requests if r.protocol == "openai"]
     return message, chats[-1]

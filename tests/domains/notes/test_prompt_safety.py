@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from domains.ai.providers.base import PASSAGES_CLOSE, PASSAGES_OPEN
+from domains.coach.lounge_reply import coach_context
 from domains.common.markdown import render_markdown
-from domains.lounges.coach import coach_context
 from domains.lounges.models import Message
 from domains.notes.retrieval import passages_for_lounge
 from tests.domains.notes.helpers import World, drive_lounge_coach, embedded_note
