@@ -1,5 +1,5 @@
-"""Query counts: the notes list page, the notes API list and the coach thread list cost a fixed
-number of queries, however many notes (private and shared), tags and threads there are."""
+"""Query counts: the notes list page and the notes API list cost a fixed number of queries, however
+many notes (private and shared) and tags there are."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from domains.coach.models import CoachThread, ThreadMessage, ThreadRole
 from domains.notes.models import NoteVisibility
 from tests.domains.notes.helpers import World
 from tests.factories.notes import NoteFactory
@@ -22,9 +21,6 @@ pytestmark = pytest.mark.django_db
 NOTE_LIST_QUERIES = 7
 # The API list: the lounges the user reads, then the page's count and its rows.
 NOTE_API_QUERIES = 6
-# The thread list: the session's user, organisation and roles, then the threads with their message
-# counts in one query.
-THREAD_LIST_QUERIES = 4
 
 
 def _notes(world: World, count: int) -> None:
@@ -78,21 +74,3 @@ def test_the_notes_api_list_costs_a_fixed_number_of_queries(
         response = client.get("/api/v1/notes", {"limit": 100})
     assert response.status_code == 200
     assert response.json()["count"] == 2 * count == len(response.json()["items"])
-
-
-@pytest.mark.parametrize("count", [1, 6])
-def test_the_thread_list_costs_a_fixed_number_of_queries(
-    world: World, django_assert_num_queries: Any, count: int
-) -> None:
-    """The coach thread list runs the same queries for one thread as for many, with their messages."""
-    # given the learner's threads, each with a question and an answer
-    for n in range(count):
-        thread = CoachThread.objects.create(organisation=world.org, owner=world.learner, title=f"Talk {n}")
-        question = ThreadMessage.objects.create(thread=thread, role=ThreadRole.USER, body="Why?")
-        ThreadMessage.objects.create(thread=thread, role=ThreadRole.COACH, parent=question, body="Because.")
-    client = _client(world, "/coach/")
-    # when the learner opens the list, then it costs a fixed number of queries
-    with django_assert_num_queries(THREAD_LIST_QUERIES):
-        response = client.get("/coach/")
-    assert response.status_code == 200
-    assert all(f"Talk {n}" in response.content.decode() for n in range(count))
