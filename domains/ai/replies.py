@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar
 
 import structlog
 from django.conf import settings
@@ -35,6 +35,31 @@ from domains.common.markdown import render_markdown
 from realtime.livetext import DeltaCoalescer, LiveText
 from realtime.publish import Event, publish_on_commit
 from realtime.redis import get_sync_redis
+
+# The wire shapes every streamed reply carries, whichever domain's payload holds them.
+# `ReplyStatusName` is the values of `ReplyStatus` (checked by the domains' event tests).
+ReplyStatusName = Literal["streaming", "complete", "stopped", "interrupted"]
+
+
+class ErrorPayload(TypedDict):
+    """How a reply failed, for people: `code` (e.g. `overloaded`) and a sentence."""
+
+    code: str
+    message: str
+
+
+class Citation(TypedDict):
+    """A note passage that grounded a reply: [n] is the n-th passage offered to the model
+    (built by `domains.notes.retrieval.citations_for`)."""
+
+    n: int
+    note_id: int | None
+    title: str
+    heading: str
+    source: str
+    snippet: str
+    url: str
+
 
 log = structlog.get_logger(__name__)
 
@@ -134,7 +159,7 @@ def reply_stream(
     return ReplyOutcome(text=text, result=result, error=error)
 
 
-def reply_outcome_apply(reply: StreamedReply, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> list[str]:
+def reply_outcome_apply(reply: StreamedReply, outcome: ReplyOutcome, *, citations: list[Citation]) -> list[str]:
     """Write how a streamed reply ended onto its row; returns the columns written, for
     `save(update_fields=...)`."""
     result = outcome.result
@@ -167,7 +192,7 @@ def reply_finish(
     reply: R,
     outcome: ReplyOutcome,
     *,
-    citations: list[dict[str, Any]],
+    citations: list[Citation],
     completed: Callable[[R], Event],
     related: Sequence[str] = (),
     extra: Mapping[str, Any] | None = None,

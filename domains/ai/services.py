@@ -45,6 +45,7 @@ from domains.ai.providers.base import (
 from domains.ai.providers.errors import AIError, QuotaExceeded
 from domains.ai.providers.offline import OfflineProvider
 from domains.ai.selectors import ai_feature_settings, ai_quota_limits, ai_tokens_used_today, utc_day_bounds
+from domains.common.errors import Refusal
 from realtime.ratelimit import Bucket, take
 from realtime.redis import get_sync_redis
 
@@ -196,6 +197,17 @@ def ai_quota_check(*, organisation: Organisation | None, user: User | AnonymousU
 def _check_feature(feature: str) -> None:
     if feature not in AIFeature.values:
         raise ValueError(f"unknown AI feature {feature!r}; add it to AIFeature")
+
+
+def ai_quota_admit(
+    *, organisation: Organisation, user: User, feature: str, refusal: type[Refusal], message: str
+) -> None:
+    """`ai_quota_check` for a service: a refused request raises the caller's own `refusal` with
+    code `quota`, `message` and when to try again (at least a minute when the limit says nothing)."""
+    try:
+        ai_quota_check(organisation=organisation, user=user, feature=feature)
+    except QuotaExceeded as exceeded:
+        raise refusal("quota", message, retry_after=float(exceeded.retry_after or 60)) from exceeded
 
 
 def _messages(messages: Iterable[ChatMessage | dict[str, str]]) -> list[ChatMessage]:

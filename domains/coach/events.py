@@ -11,30 +11,16 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 # The delta both coaches send is the kernel's (a domain one would make lounges import coach, a cycle);
-# re-exported so that each domain's events are all found here.
+# re-exported so that each domain's events are all found here. So are the shapes every streamed
+# reply carries, which the AI layer's kit owns.
+from domains.ai.replies import Citation as Citation
+from domains.ai.replies import ErrorPayload as ErrorPayload
+from domains.ai.replies import ReplyStatusName as ReplyStatusName
 from realtime.livetext import COACH_DELTA as COACH_DELTA
 from realtime.livetext import CoachDelta as CoachDelta
 
-# The values of the models' choices (`ThreadRole`, `ReplyStatus`), checked by the tests.
+# The values of the models' choices (`ThreadRole`), checked by the tests.
 ThreadRoleName = Literal["user", "coach"]
-ReplyStatusName = Literal["streaming", "complete", "stopped", "interrupted"]
-
-
-class ErrorPayload(TypedDict):
-    code: str
-    message: str
-
-
-class Citation(TypedDict):
-    """A note passage that grounded the reply (`domains.notes.retrieval.citations_for`)."""
-
-    n: int
-    note_id: int | None
-    title: str
-    heading: str
-    source: str
-    snippet: str
-    url: str
 
 
 class ThreadMessagePayload(TypedDict):

@@ -20,7 +20,7 @@ import structlog
 from django.conf import settings
 
 from domains.ai.providers.base import ChatMessage, ChatOptions, Passage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once
+from domains.ai.replies import Citation, ReplyOutcome, replies_sweep, reply_finish, reply_run_once
 from domains.ai.services import provider_named
 from domains.coach.replies import coach_reply_stream
 from domains.lounges.events import MessageCompleted
@@ -133,7 +133,7 @@ def _completed(message: Message) -> MessageCompleted:
     return MessageCompleted(type="message.completed", message=message_payload(message))
 
 
-def _finish(message: Message, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> Message:
+def _finish(message: Message, outcome: ReplyOutcome, *, citations: list[Citation]) -> Message:
     usage = {"ai_usage_id": outcome.result.usage_id} if outcome.result is not None else {}
     return reply_finish(message, outcome, citations=citations, completed=_completed, related=("lounge",), extra=usage)
 

@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from domains.accounts.models import Organisation, User
-from domains.coach.events import ReplyStatusName, ThreadMessagePayload, ThreadRoleName
+from domains.coach.events import ErrorPayload, ReplyStatusName, ThreadMessagePayload, ThreadRoleName
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 
 
@@ -57,7 +57,9 @@ def thread_message_payloads(
                 current=not siblings or siblings[-1] == message.pk,
                 provider_label=message.provider_label,
                 citations=message.citations,
-                error={"code": message.error_code, "message": message.error_message} if message.error_code else None,
+                error=ErrorPayload(code=message.error_code, message=message.error_message)
+                if message.error_code
+                else None,
                 created_at=message.created_at.isoformat(),
             )
         )
@@ -85,3 +87,9 @@ def thread_replies_streaming(*, thread: CoachThread) -> list[ThreadMessage]:
 def thread_reply_get(*, thread: CoachThread, message_id: int) -> ThreadMessage:
     """One coach reply of this thread; any other id raises `ThreadMessage.DoesNotExist`."""
     return ThreadMessage.objects.select_related("thread").get(pk=message_id, thread=thread, role=ThreadRole.COACH)
+
+
+def _error(message: ThreadMessage) -> ErrorPayload | None:
+    if not message.error_code:
+        return None
+    return ErrorPayload(code=message.error_code, message=message.error_message)

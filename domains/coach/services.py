@@ -11,8 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from domains.accounts.models import Organisation, User
-from domains.ai.providers.errors import QuotaExceeded
-from domains.ai.services import ai_quota_check, chat_cancel, provider_for
+from domains.ai.services import ai_quota_admit, chat_cancel, provider_for
 from domains.coach.events import ThreadMessageCreated, ThreadRenamed
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 from domains.coach.selectors import thread_message_payload
@@ -54,14 +53,13 @@ def _thread_check_title(title: str) -> str:
 
 
 def _thread_quota(thread: CoachThread, user: User) -> None:
-    try:
-        ai_quota_check(organisation=thread.organisation, user=user, feature="coach")
-    except QuotaExceeded as refusal:
-        raise ThreadError(
-            "quota",
-            "You have asked the coach too often; try again later.",
-            retry_after=float(refusal.retry_after or 60),
-        ) from refusal
+    ai_quota_admit(
+        organisation=thread.organisation,
+        user=user,
+        feature="coach",
+        refusal=ThreadError,
+        message="You have asked the coach too often; try again later.",
+    )
 
 
 def _thread_label(thread: CoachThread) -> str:

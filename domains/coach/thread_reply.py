@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.ai.providers.base import ChatMessage, estimate_tokens
-from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once
+from domains.ai.replies import Citation, ReplyOutcome, replies_sweep, reply_finish, reply_run_once
 from domains.coach.events import ThreadMessageCompleted
 from domains.coach.models import CoachThread, ThreadMessage, ThreadMessageStatus, ThreadRole
 from domains.coach.replies import coach_reply_stream
@@ -109,7 +108,7 @@ def _completed(reply: ThreadMessage) -> ThreadMessageCompleted:
 
 
 @transaction.atomic
-def _finish(reply: ThreadMessage, outcome: ReplyOutcome, *, citations: list[dict[str, Any]]) -> ThreadMessage:
+def _finish(reply: ThreadMessage, outcome: ReplyOutcome, *, citations: list[Citation]) -> ThreadMessage:
     """The kit's finish, and the thread moves to the top of its owner's list in the same transaction."""
     reply = reply_finish(reply, outcome, citations=citations, completed=_completed)
     CoachThread.objects.filter(pk=reply.thread_id).update(updated_at=timezone.now())

@@ -10,13 +10,16 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 # The delta both coaches send is the kernel's (a domain one would make lounges import coach, a cycle);
-# re-exported so that each domain's events are all found here.
+# re-exported so that each domain's events are all found here. So are the shapes every streamed
+# reply carries, which the AI layer's kit owns.
+from domains.ai.replies import Citation as Citation
+from domains.ai.replies import ErrorPayload as ErrorPayload
+from domains.ai.replies import ReplyStatusName as ReplyStatusName
 from realtime.livetext import COACH_DELTA as COACH_DELTA
 from realtime.livetext import CoachDelta as CoachDelta
 
-# The values of the models' choices (`AuthorKind`, `ReplyStatus`, `ReportStatus`), checked by the tests.
+# The values of the models' choices (`AuthorKind`, `ReportStatus`), checked by the tests.
 AuthorKindName = Literal["user", "coach", "system"]
-ReplyStatusName = Literal["streaming", "complete", "stopped", "interrupted"]
 ReportStatusName = Literal["open", "dismissed", "actioned"]
 
 
@@ -32,23 +35,6 @@ class AuthorPayload(TypedDict):
 class Usage(TypedDict):
     tokens_in: int
     tokens_out: int
-
-
-class ErrorPayload(TypedDict):
-    code: str
-    message: str
-
-
-class Citation(TypedDict):
-    """A note passage that grounded a coach reply (`domains.notes.retrieval.citations_for`)."""
-
-    n: int
-    note_id: int | None
-    title: str
-    heading: str
-    source: str
-    snippet: str
-    url: str
 
 
 class MessagePayload(TypedDict):

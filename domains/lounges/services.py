@@ -13,8 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.accounts.models import Organisation, User
-from domains.ai.providers.errors import QuotaExceeded
-from domains.ai.services import ai_quota_check, chat_cancel, provider_for, provider_named
+from domains.ai.services import ai_quota_admit, chat_cancel, provider_for, provider_named
 from domains.common.errors import Refusal
 from domains.common.markdown import render_markdown
 from domains.compliance.services import audit_record
@@ -677,14 +676,13 @@ def _coach_reply_existing(*, lounge: Lounge, user: User, request_id: str) -> Mes
 
 def _coach_admit(*, lounge: Lounge, user: User) -> None:
     """The AI quota for one coach start, refused as a `LoungeError("quota")`."""
-    try:
-        ai_quota_check(organisation=lounge.organisation, user=user, feature="lounge")
-    except QuotaExceeded as refusal:
-        raise LoungeError(
-            "quota",
-            "You have summoned the coach too often; try again later.",
-            retry_after=float(refusal.retry_after or 60),
-        ) from refusal
+    ai_quota_admit(
+        organisation=lounge.organisation,
+        user=user,
+        feature="lounge",
+        refusal=LoungeError,
+        message="You have summoned the coach too often; try again later.",
+    )
 
 
 def _coach_reply_create(*, lounge: Lounge, user: User, request_id: str, reply_to: Message | None) -> Message:

@@ -35,6 +35,7 @@ from django.db import connection, transaction
 from domains.accounts.models import Organisation, User
 from domains.ai.embedders import EmbedderError, embedder_get
 from domains.ai.providers.base import Passage
+from domains.ai.replies import Citation
 from domains.lounges.models import Lounge
 from domains.notes.chunking import PATH_SEPARATOR
 from domains.notes.models import SEARCH_CONFIG, Note, NoteChunk, NoteVisibility
@@ -344,21 +345,21 @@ def citation_url(source: str) -> str:
     return f"/notes/{note}/?passage={span}" if span else f"/notes/{note}/"
 
 
-def citations_for(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+def citations_for(passages: Sequence[Passage]) -> list[Citation]:
     """The passages as a reply cites them: [n] is the n-th passage offered to the model."""
     citations = []
     for number, passage in enumerate(passages, start=1):
         note_id = passage.source.removeprefix("note:").partition("#")[0]
         title, _, heading = passage.title.partition(PATH_SEPARATOR)
         citations.append(
-            {
-                "n": number,
-                "note_id": int(note_id) if note_id.isdigit() else None,
-                "title": title,
-                "heading": heading,
-                "source": passage.source,
-                "snippet": _HEADING_MARKS.sub("", passage.text)[:280],
-                "url": citation_url(passage.source),
-            }
+            Citation(
+                n=number,
+                note_id=int(note_id) if note_id.isdigit() else None,
+                title=title,
+                heading=heading,
+                source=passage.source,
+                snippet=_HEADING_MARKS.sub("", passage.text)[:280],
+                url=citation_url(passage.source),
+            )
         )
     return citations

@@ -26,6 +26,7 @@ from domains.ai.models import ReplyStatus, StreamedReply
 from domains.ai.providers.base import Result
 from domains.ai.providers.errors import Overloaded
 from domains.ai.replies import (
+    Citation,
     ReplyOutcome,
     replies_sweep,
     reply_finish,
@@ -190,7 +191,17 @@ def test_the_finish_writes_a_complete_outcome_and_publishes_the_callers_event(
     live = reply_live_text(reply)
     live.start()
     live.append("**Situation**, task")
-    citations = [{"n": 1, "title": "STAR", "source": "note", "snippet": "Situation, task"}]
+    citations = [
+        Citation(
+            n=1,
+            note_id=7,
+            title="STAR",
+            heading="",
+            source="note:7#0",
+            snippet="Situation, task",
+            url="/notes/7/?passage=0-15",
+        )
+    ]
     answer = "**Situation**, task, action."
     # when the kit finishes it
     with django_capture_on_commit_callbacks(execute=True):

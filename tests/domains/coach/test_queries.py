@@ -5,22 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from domains.coach.models import CoachThread, ThreadMessage, ThreadRole
-from tests.domains.notes.helpers import World
+from tests.domains.notes.helpers import World, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
 # The session's user, organisation and roles, then the threads with their message counts in one query.
 THREAD_LIST_QUERIES = 4
-
-
-def _client(world: World, first: str) -> Client:
-    client = Client()
-    client.force_login(world.learner)
-    client.get(first)  # a session's first request also checks the policies and saves the session
-    return client
 
 
 @pytest.mark.parametrize("count", [1, 6])
@@ -33,7 +25,7 @@ def test_the_thread_list_costs_a_fixed_number_of_queries(
         thread = CoachThread.objects.create(organisation=world.org, owner=world.learner, title=f"Talk {n}")
         question = ThreadMessage.objects.create(thread=thread, role=ThreadRole.USER, body="Why?")
         ThreadMessage.objects.create(thread=thread, role=ThreadRole.COACH, parent=question, body="Because.")
-    client = _client(world, "/coach/")
+    client = signed_in_client(world.learner, "/coach/")
     # when the learner opens the list, then it costs a fixed number of queries
     with django_assert_num_queries(THREAD_LIST_QUERIES):
         response = client.get("/coach/")

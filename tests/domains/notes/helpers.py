@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.test import Client
 from pytest_django import Settings
 
 from domains.accounts.models import Organisation, Role, User
@@ -80,3 +81,12 @@ def drive_lounge_coach(
     message = lounge_reply_generate(message_id=coach.pk)
     chats = [r for r in fake_llm.requests if r.protocol == "openai"]
     return message, chats[-1]
+
+
+def signed_in_client(user: User, first: str) -> Client:
+    """A client signed in as `user` whose session's first request (`first`) is behind it: that one
+    also checks the policies and saves the session, which a query count must not include."""
+    client = Client()
+    client.force_login(user)
+    client.get(first)
+    return client

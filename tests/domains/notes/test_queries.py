@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from domains.notes.models import NoteVisibility
-from tests.domains.notes.helpers import World
+from tests.domains.notes.helpers import World, signed_in_client
 from tests.factories.notes import NoteFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,13 +36,6 @@ def _notes(world: World, count: int) -> None:
         )
 
 
-def _client(world: World, first: str) -> Client:
-    client = Client()
-    client.force_login(world.learner)
-    client.get(first)  # a session's first request also checks the policies and saves the session
-    return client
-
-
 @pytest.mark.parametrize("count", [1, 6])
 def test_the_notes_list_page_costs_a_fixed_number_of_queries(
     world: World, django_assert_num_queries: Any, count: int
@@ -51,7 +43,7 @@ def test_the_notes_list_page_costs_a_fixed_number_of_queries(
     """The notes page runs the same queries for one note as for many, shared ones with their lounge."""
     # given the learner's own notes and notes shared with their lounge
     _notes(world, count)
-    client = _client(world, "/notes/")
+    client = signed_in_client(world.learner, "/notes/")
     # when the learner opens the list, then it costs a fixed number of queries
     with django_assert_num_queries(NOTE_LIST_QUERIES):
         response = client.get("/notes/")
@@ -68,7 +60,7 @@ def test_the_notes_api_list_costs_a_fixed_number_of_queries(
     """GET /api/v1/notes runs the same queries for one note as for a full page."""
     # given the learner's own notes and notes shared with their lounge
     _notes(world, count)
-    client = _client(world, "/api/v1/notes")
+    client = signed_in_client(world.learner, "/api/v1/notes")
     # when the learner lists them, then it costs a fixed number of queries
     with django_assert_num_queries(NOTE_API_QUERIES):
         response = client.get("/api/v1/notes", {"limit": 100})
