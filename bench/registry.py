@@ -39,7 +39,7 @@ def pending(sid: str, title: str, why: str) -> None:
 
 def load_all() -> dict[str, Scenario]:
     # Importing the modules registers their scenarios.
-    from bench.scenarios import realtime, redis_raw, retrieval  # noqa: F401
+    from bench.scenarios import realtime, redis_raw, relevance, retrieval  # noqa: F401
 
     pending("S4", "timed interviews", "the interviews domain does not exist yet")
     pending("S5", "SSE dashboards", "the dashboards domain does not exist yet")

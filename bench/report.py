@@ -19,6 +19,7 @@ TARGETS = {
     "S2": "100% delivery; token delay p99 ≤ 2× B1's at the same delivery rate",
     "S3": "last receiver p99 ≤ 2× B1's",
     "S6": "recall@10 ≥ 0.95, p95 ≤ 30 ms, filtered queries always return k",
+    "S7": "precision@3 ≥ 0.8 with minilm; no result for nonsense",
 }
 
 
@@ -541,6 +542,60 @@ def _findings() -> str:
     return path.read_text().strip() if path.exists() else ""
 
 
+def section_s7(results: dict[str, Any], verdicts: list[str]) -> str:
+    s7 = _g(results, "scenarios", "S7")
+    if not s7 or "embedders" not in s7:
+        return _missing(results, "S7")
+    rows = []
+    for name, e in s7["embedders"].items():
+        if e.get("status") != "ok":
+            rows.append([name, s7["floors"].get(name), f"{name}: {e.get('status')}", "–", "–", "–", "–"])
+            continue
+        rows.append(
+            [
+                name,
+                s7["floors"].get(name),
+                _fmt(e["precision_at_3"]),
+                f"{e['found']}/{e['relevant']}",
+                f"{e['paraphrases_found']}/{e['paraphrases']}",
+                e["irrelevant_answered"],
+                e["nonsense_answered"],
+            ]
+        )
+    minilm = s7["embedders"].get("minilm", {})
+    if minilm.get("status") == "ok":
+        ok = minilm["precision_at_3"] >= s7["target_minilm"] and minilm["nonsense_answered"] == 0
+        measured = (
+            f"minilm precision@3 {_fmt(minilm['precision_at_3'])}, nonsense answered {minilm['nonsense_answered']}"
+        )
+        verdicts.append(f"| S7 | {TARGETS['S7']} | {measured} | {'met' if ok else 'missed'} |")
+    else:
+        verdicts.append(f"| S7 | {TARGETS['S7']} | minilm: {minilm.get('status', 'not run')} | not measured |")
+    return "\n".join(
+        [
+            "## S7 — retrieval relevance on the labelled corpus",
+            "",
+            "The notes and queries of `tests/domains/notes/relevance_corpus.py` (one learner's private notes; queries "
+            "marked relevant with their note, irrelevant or nonsense), through `notes_search` with k=3 and the relevance "
+            "floor (`NOTES_VECTOR_FLOOR`: a word match, or a cosine similarity at the embedder's floor). precision@3 is "
+            "the share of relevant queries whose note is among the first 3 results.",
+            "",
+            _table(
+                [
+                    "embedder",
+                    "vector floor",
+                    "precision@3",
+                    "found",
+                    "paraphrases found",
+                    "irrelevant answered",
+                    "nonsense answered",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
 def write_report(results: dict[str, Any], notes: str = "") -> Path:
     _charts(results)
     verdicts: list[str] = []
@@ -550,6 +605,7 @@ def write_report(results: dict[str, Any], notes: str = "") -> Path:
         section_s2(results, verdicts),
         section_s3(results, verdicts),
         section_s6(results, verdicts),
+        section_s7(results, verdicts),
         section_b2(results),
     ]
     pending = [

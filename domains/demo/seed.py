@@ -1,6 +1,6 @@
 """The idempotent demo: one organisation, a user for every role, a platform operator, the policies,
-and lounges. One function per domain, each through that domain's services, so running it again
-changes nothing. A domain's demo data goes here; call `seed()` inside a transaction."""
+lounges, and notes for the coach to cite. One function per domain, each through that domain's
+services, so running it again changes nothing. A domain's demo data goes here; call `seed()` inside a transaction."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from django.http import Http404
 
 from domains.accounts.models import Organisation, Role, User
 from domains.accounts.services import membership_grant
+from domains.common.errors import Refusal
 from domains.compliance.models import PolicyDocument, PolicyKind
 from domains.compliance.services import consent_record, policy_publish
 from domains.demo.logins import DEMO_OPERATOR, DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email
 from domains.lounges.models import Lounge, LoungeAccess, LoungeRole
 from domains.lounges.selectors import lounge_get_for_user, lounge_membership_get
 from domains.lounges.services import lounge_create, lounge_join, member_add, member_role_set
+from domains.notes.selectors import note_list_for_user
+from domains.notes.services import note_create
 
 PRIVACY = """# Privacy policy
 
@@ -55,6 +58,59 @@ DEMO_LOUNGES = [
 ]
 
 
+@dataclass(frozen=True)
+class DemoNote:
+    title: str
+    body: str
+    tags: tuple[str, ...] = ()
+    lounge: str = ""  # a demo lounge's slug: shared there by the mentor; else the learner's own
+    pinned: bool = False
+
+
+DEMO_NOTES = [
+    DemoNote(
+        "STAR method",
+        "# STAR method\n\nStructure every behavioural answer in four parts:\n\n"
+        "- **Situation**: set the scene in one or two sentences.\n"
+        "- **Task**: what you were responsible for.\n"
+        "- **Action**: what *you* did, step by step.\n"
+        "- **Result**: the outcome, with a number if you can.\n\n"
+        "Keep each answer to about two minutes, and rehearse three stories out loud.\n",
+        tags=("interviews", "star"),
+        pinned=True,
+    ),
+    DemoNote(
+        "My interview stories",
+        "# My interview stories\n\n## The late release\n\nOur release slipped a week. I split the backlog, "
+        "cut two features with the product owner and we shipped on the new date with no open bugs.\n\n"
+        "## The conflict in the team\n\nTwo colleagues disagreed on the database. I set up a one-hour spike "
+        "for each option and we chose by the measurements, not by opinion.\n",
+        tags=("interviews", "stories"),
+    ),
+    DemoNote(
+        "Study plan",
+        "# Study plan\n\nReview flashcards every morning (spaced repetition: one day, three days, a week). "
+        "Work in 25-minute focus blocks with 5-minute breaks, and sleep eight hours before an exam.\n",
+        tags=("study",),
+    ),
+    DemoNote(
+        "Salary negotiation",
+        "# Salary negotiation\n\nNever name a figure first. Research the market range for the role and "
+        "anchor at its top. Negotiate the whole package (base pay, bonus, equity, holidays) and ask for "
+        "the offer in writing before you accept.\n",
+        tags=("interviews", "salary"),
+        lounge="interview-prep",
+    ),
+    DemoNote(
+        "Questions to ask the interviewer",
+        "# Questions to ask the interviewer\n\nPrepare three:\n\n1. What does success look like in the "
+        "first ninety days?\n2. How does the team review code?\n3. What is the biggest challenge this quarter?\n",
+        tags=("interviews",),
+        lounge="interview-prep",
+    ),
+]
+
+
 def seed() -> Organisation:
     """The whole demo, in dependency order."""
     organisation, _ = Organisation.objects.update_or_create(
@@ -63,6 +119,7 @@ def seed() -> Organisation:
     documents = seed_people(organisation)
     seed_operator(documents=documents)
     seed_lounges(organisation)
+    seed_notes(organisation)
     return organisation
 
 
@@ -146,3 +203,34 @@ def seed_lounges(organisation: Organisation) -> None:
         if lounge_membership_get(lounge=lounge, user=staff) is None:
             member_add(lounge=lounge, moderator=mentor, user=staff)
             member_role_set(lounge=lounge, owner=mentor, member=staff, role=LoungeRole.MODERATOR)
+
+
+def seed_notes(organisation: Organisation) -> None:
+    """Notes for the coach to cite: the learner's private ones, and the mentor's shared with their
+    lounge. Each is created once per owner and title, so a second run adds nothing (a demo note
+    deleted since comes back). `note_create` enqueues the embedding after commit: under `make run`
+    the seed runs before the Procfile, and worker-ai embeds them from the queue once it starts."""
+    learner, mentor = _demo_user(Role.LEARNER), _demo_user(Role.MENTOR)
+    for demo in DEMO_NOTES:
+        owner = mentor if demo.lounge else learner
+        mine = note_list_for_user(user=owner, organisation=organisation).filter(owner=owner, title=demo.title)
+        if mine.exists():
+            continue
+        lounge = None
+        if demo.lounge:
+            try:
+                lounge, _ = lounge_get_for_user(organisation=organisation, user=mentor, slug=demo.lounge)
+            except Http404:
+                continue
+        try:
+            note_create(
+                user=owner,
+                organisation=organisation,
+                title=demo.title,
+                body=demo.body,
+                tags=list(demo.tags),
+                pinned=demo.pinned,
+                lounge=lounge,
+            )
+        except Refusal:
+            continue  # the mentor no longer moderates that lounge: it keeps the notes it has

@@ -14,6 +14,11 @@
 - Only chunks written by the active embedder (name and version) take part in the vector ranking;
   full-text search reads all of them, so a note stays findable while `reembed_notes` runs.
 - The two rankings are fused by reciprocal rank fusion: score = sum of 1 / (NOTES_RRF_K + rank).
+- **A relevance floor**: nearest-neighbour search always returns k rows, so a chunk is a result only
+  when it matches a word of the query (full text, its note's title included) or its cosine
+  similarity reaches the active embedder's floor (NOTES_VECTOR_FLOOR). A query that matches nothing
+  gets nothing, and the coach then cites nothing.
+- Snippets and citations are plain text: the Markdown syntax is gone (`markdown_plain`).
 See docs/decisions/0003-retrieval.md.
 """
 
@@ -31,6 +36,7 @@ import structlog
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
+from markdown_it import MarkdownIt
 
 from domains.accounts.models import Organisation, User
 from domains.ai.embedders import EmbedderError, embedder_get
@@ -167,7 +173,8 @@ def vector_ranking_sql(audience: Audience, *, exact: bool) -> tuple[str, list[An
 
 def _vector_ranking(
     cursor: Any, audience: Audience, vector: Sequence[float], name: str, version: str, limit: int
-) -> list[int]:
+) -> list[tuple[int, float]]:
+    """(chunk id, cosine distance), nearest first."""
     where, params = _audience_sql(audience)
     cursor.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM {CHUNKS} c JOIN {NOTES} n ON n.id = c.note_id "  # noqa: S608
@@ -181,18 +188,24 @@ def _vector_ranking(
     if readable <= settings.NOTES_EXACT_SCAN_MAX:
         sql, params = vector_ranking_sql(audience, exact=True)
         cursor.execute(sql, [*params, name, version, literal, limit])
-        return [row[0] for row in cursor.fetchall()]
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
     sql, params = vector_ranking_sql(audience, exact=False)
     with _hnsw_settings(cursor):
         cursor.execute(sql, [literal, *params, name, version, literal, limit])
-        return [row[0] for row in cursor.fetchall()]
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+# The note's title counts as a word match too (weight A, like a heading): the chunk's own vector
+# holds its heading path and text only, and a note called "Salary negotiation" is about salaries.
+_TITLE_VECTOR = f"setweight(to_tsvector('{SEARCH_CONFIG}', n.title), 'A')"
 
 
 def _text_ranking(cursor: Any, audience: Audience, query: str, limit: int) -> list[int]:
     where, params = _audience_sql(audience)
     cursor.execute(
         f"SELECT c.id FROM {CHUNKS} c JOIN {NOTES} n ON n.id = c.note_id, {_OR_QUERY} "  # noqa: S608
-        f"WHERE {where} AND c.search_vector @@ tq.q ORDER BY ts_rank_cd(c.search_vector, tq.q, 32) DESC, c.id LIMIT %s",
+        f"WHERE {where} AND (c.search_vector @@ tq.q OR {_TITLE_VECTOR} @@ tq.q) "
+        f"ORDER BY ts_rank_cd(c.search_vector || {_TITLE_VECTOR}, tq.q, 32) DESC, c.id LIMIT %s",
         [query, *params, limit],
     )
     return [row[0] for row in cursor.fetchall()]
@@ -201,6 +214,12 @@ def _text_ranking(cursor: Any, audience: Audience, query: str, limit: int) -> li
 def _snippet(headline: str) -> str:
     escaped = html.escape(headline, quote=True)
     return escaped.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
+
+
+def vector_floor(name: str) -> float:
+    """The cosine similarity at which a vector-only match counts as relevant for embedder `name`
+    (NOTES_VECTOR_FLOOR; an embedder without a floor never matches by vector alone)."""
+    return float(settings.NOTES_VECTOR_FLOOR.get(name, 1.0))
 
 
 def _query_vector(query: str, *, load_models: bool) -> tuple[list[float], str, str] | None:
@@ -236,24 +255,35 @@ def notes_search(
     candidates = max(k, settings.NOTES_CANDIDATES)
     embedded = _query_vector(query, load_models=load_models)
     with transaction.atomic(), connection.cursor() as cursor:
-        vector_ids = _vector_ranking(cursor, audience, *embedded, candidates) if embedded else []
+        vector_hits = _vector_ranking(cursor, audience, *embedded, candidates) if embedded else []
         text_ids = _text_ranking(cursor, audience, query, candidates)
+        floor = vector_floor(embedded[1]) if embedded else 1.0
+        # The relevance floor: ranks are fused over every candidate, but only a chunk that matches
+        # the query's words, or is close enough by vector, may be a result.
+        relevant = set(text_ids) | {chunk_id for chunk_id, distance in vector_hits if 1.0 - distance >= floor}
         scores: dict[int, float] = defaultdict(float)
-        for ranking in (vector_ids, text_ids):
+        for ranking in ([chunk_id for chunk_id, _ in vector_hits], text_ids):
             for rank, chunk_id in enumerate(ranking, start=1):
                 scores[chunk_id] += 1.0 / (settings.NOTES_RRF_K + rank)
-        winners = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
+        winners = sorted(relevant, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
         if not winners:
             return []
         where, params = _audience_sql(audience)
         cursor.execute(
-            "SELECT c.id, c.note_id, n.title, c.heading_path, c.char_start, c.char_end, c.text, n.lounge_id, "  # noqa: S608
-            f"ts_headline('{SEARCH_CONFIG}', translate(c.text, %s, ''), tq.q, %s) "
-            f"FROM {CHUNKS} c JOIN {NOTES} n ON n.id = c.note_id, {_OR_QUERY} "
-            f"WHERE c.id = ANY(%s) AND {where}",
-            [_MARK_OPEN + _MARK_CLOSE, _HEADLINE_OPTIONS, query, winners, *params],
+            "SELECT c.id, c.note_id, n.title, c.heading_path, c.char_start, c.char_end, c.text, n.lounge_id "  # noqa: S608
+            f"FROM {CHUNKS} c JOIN {NOTES} n ON n.id = c.note_id WHERE c.id = ANY(%s) AND {where}",
+            [winners, *params],
         )
         rows = {row[0]: row for row in cursor.fetchall()}
+        found = [rows[chunk_id] for chunk_id in winners if chunk_id in rows]
+        # Headlines over the passage as a reader sees it (no Markdown syntax), not the raw body.
+        plain = [markdown_plain(passage_text_clean(row[6])).translate(_NO_MARKS) for row in found]
+        cursor.execute(
+            f"SELECT u.ord, ts_headline('{SEARCH_CONFIG}', u.body, tq.q, %s) "  # noqa: S608
+            f"FROM unnest(%s::text[]) WITH ORDINALITY AS u(body, ord), {_OR_QUERY}",
+            [_HEADLINE_OPTIONS, plain, query],
+        )
+        headlines = {int(row[0]) - 1: row[1] for row in cursor.fetchall()}
     return [
         NoteHit(
             chunk_id=row[0],
@@ -264,12 +294,60 @@ def notes_search(
             char_end=row[5],
             text=row[6],
             lounge_id=row[7],
-            snippet=_snippet(row[8]),
+            snippet=_snippet(headlines.get(index, plain[index])),
             score=round(scores[row[0]], 6),
         )
-        for chunk_id in winners
-        if (row := rows.get(chunk_id)) is not None
+        for index, row in enumerate(found)
     ]
+
+
+# ---------------------------------------------------------------- plain text
+_NO_MARKS = str.maketrans("", "", _MARK_OPEN + _MARK_CLOSE)
+_plain_md = MarkdownIt("commonmark", {"html": False}).enable("table")
+_SPACES = re.compile(r"\s+")
+
+
+def _inline_text(token: Any) -> str:
+    parts: list[str] = []
+    for child in token.children or ():
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(_inline_text(child))
+    return "".join(parts)
+
+
+def markdown_plain(text: str) -> str:
+    """Markdown as the words a reader sees, on one line: no `#`, `**`, list markers, link targets
+    or fences. A heading is followed by " — " so it still reads as a heading. Escaping for HTML is
+    the caller's business (this is text, not markup)."""
+    blocks: list[str] = []
+    heading = False
+    for token in _plain_md.parse(text):
+        if token.type == "heading_open":
+            heading = True
+        elif token.type == "heading_close":
+            heading = False
+        elif token.type == "inline":
+            words = _SPACES.sub(" ", _inline_text(token)).strip()
+            if words:
+                blocks.append(words + (" —" if heading else ""))
+        elif token.type in ("fence", "code_block"):
+            words = _SPACES.sub(" ", token.content).strip()
+            if words:
+                blocks.append(words)
+    return " ".join(blocks).removesuffix(" —")
+
+
+def _shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" —,;:") + "…"
 
 
 # ---------------------------------------------------------------- grounding
@@ -334,15 +412,15 @@ def passages_for_learner(
     return [_passage(hit) for hit in hits]
 
 
-_HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
-
-
 def citation_url(source: str) -> str:
     """`note:<id>#<start>-<end>` → the note page showing that passage."""
     note, _, span = source.removeprefix("note:").partition("#")
     if not note.isdigit():
         return ""
     return f"/notes/{note}/?passage={span}" if span else f"/notes/{note}/"
+
+
+CITATION_SNIPPET_MAX = 280
 
 
 def citations_for(passages: Sequence[Passage]) -> list[Citation]:
@@ -358,7 +436,7 @@ def citations_for(passages: Sequence[Passage]) -> list[Citation]:
                 title=title,
                 heading=heading,
                 source=passage.source,
-                snippet=_HEADING_MARKS.sub("", passage.text)[:280],
+                snippet=_shorten(markdown_plain(passage.text), CITATION_SNIPPET_MAX),
                 url=citation_url(passage.source),
             )
         )

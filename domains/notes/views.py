@@ -1,6 +1,6 @@
 """Notes pages: the list with tag chips and hybrid search (an htmx partial that also works as a
 plain GET form), create and edit with a live Markdown preview, the note itself with a cited
-passage, and delete.
+passage highlighted in it, and delete.
 
 Every lookup goes through the selectors, scoped by the organisation bound to the session: a note
 the user may not read answers 404, exactly like a missing one. Writes go through the services,
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any, ClassVar
 
 from django.contrib import messages
@@ -246,25 +247,134 @@ def note_preview(request: AuthenticatedRequest) -> HttpResponse:
 
 
 # ------------------------------------------------------------------------------------ one note
+_CITE_OPEN, _CITE_CLOSE = "\ue002", "\ue003"
+_NO_CITE_MARKS = str.maketrans("", "", _CITE_OPEN + _CITE_CLOSE)
+# Line prefixes that must stay first on their line for the Markdown to mean the same: a start mark
+# goes after them. A fence line's mark goes on the next line (inside the code).
+_BLOCK_PREFIX = re.compile(r"(?:[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9}[.)][ \t]+))*")
+_FENCE_LINE = re.compile(r"[ \t]{0,3}(?:`{3,}|~{3,})[^\n]*(?:\n|$)")
+# Elements whose text children are only whitespace: a <mark> there would be invalid HTML.
+_NO_TEXT_PARENTS = frozenset({"ul", "ol", "table", "thead", "tbody", "tr"})
+
+
+class _CitedHighlighter(HTMLParser):
+    """Re-emits sanitised HTML as is, wrapping the text between the two cite marks in <mark>s (one
+    per run of text between tags, so the marks nest inside whatever blocks the passage spans)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self.text: list[str] = []  # the run of text since the last tag, entities as written
+        self.stack: list[str] = []
+        self.inside = False
+        self.marks = 0
+        self.failed = False
+
+    def _tag(self, text: str) -> None:
+        self._flush()
+        if _CITE_OPEN in text or _CITE_CLOSE in text:
+            self.failed = True  # a mark inside an attribute: the passage starts inside markup
+        self.out.append(text)
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self._tag(self.get_starttag_text() or "")
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: Any) -> None:
+        self._tag(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._tag(f"</{tag}>")
+        if self.stack and self.stack[-1] == tag:
+            self.stack.pop()
+
+    def handle_entityref(self, name: str) -> None:
+        self.text.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append(f"&#{name};")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+    def _flush(self) -> None:
+        run, self.text = "".join(self.text), []
+        for index, part in enumerate(re.split(f"([{_CITE_OPEN}{_CITE_CLOSE}])", run)):
+            if index % 2:
+                self.inside = part == _CITE_OPEN
+            elif self.inside and part.strip() and not (self.stack and self.stack[-1] in _NO_TEXT_PARENTS):
+                first = ' id="cited-passage"' if not self.marks else ""
+                self.marks += 1
+                self.out.append(f'<mark class="cited"{first} data-cited-mark>{part}</mark>')
+            else:
+                self.out.append(part)
+
+
+def _mark_positions(body: str, start: int, end: int) -> tuple[int, int]:
+    """Where the marks go so that inserting them changes no block: after a line's block markup at the
+    start, and before trailing blank lines (and a closing fence) at the end."""
+    if start == 0 or body[start - 1] == "\n":
+        fence = _FENCE_LINE.match(body, start)
+        if fence and fence.end() < end:
+            start = fence.end()
+        else:
+            prefix = _BLOCK_PREFIX.match(body, start)
+            start = prefix.end() if prefix and prefix.end() < end else start
+    text = body[start:end].rstrip()
+    last_line = text.rsplit("\n", 1)
+    if len(last_line) == 2 and _FENCE_LINE.fullmatch(last_line[1]):
+        text = last_line[0]
+    return start, start + max(len(text), 1)
+
+
+def highlight_passage(body: str, start: int, end: int) -> str:
+    """The note rendered with the passage [start, end) inside <mark>s, or "" when that cannot be done
+    without changing how the note renders (the caller then shows the passage above the note).
+
+    The marks go in as private-use characters before rendering, so the passage is found in the
+    sanitised HTML exactly; the result is accepted only if, without them, it is the same HTML."""
+    if _CITE_OPEN in body or _CITE_CLOSE in body:
+        return ""
+    first, last = _mark_positions(body, start, end)
+    rendered = render_markdown(body[:first] + _CITE_OPEN + body[first:last] + _CITE_CLOSE + body[last:])
+    if rendered.translate(_NO_CITE_MARKS) != render_markdown(body):
+        return ""
+    highlighter = _CitedHighlighter()
+    highlighter.feed(rendered)
+    highlighter.close()
+    if highlighter.failed or not highlighter.marks:
+        return ""
+    return "".join(highlighter.out)
+
+
 def _cited_passage(note: Note, raw: str) -> dict[str, Any] | None:
-    """`?passage=<start>-<end>`: character offsets into the body, as a citation gives them."""
+    """`?passage=<start>-<end>`: character offsets into the body, as a citation gives them. The
+    passage is highlighted inside the note (`html`), else shown above it as rendered text (`excerpt`)."""
     match = PASSAGE.match(raw or "")
     if not match:
         return None
     start, end = int(match.group(1)), int(match.group(2))
     if not 0 <= start < end <= len(note.body):
         return {"missing": True}
-    return {"text": note.body[start:end], "start": start, "end": end}
+    highlighted = highlight_passage(note.body, start, end)
+    if highlighted:
+        return {"html": highlighted, "start": start, "end": end}
+    return {"excerpt": render_markdown(note.body[start:end]), "start": start, "end": end}
 
 
 @login_required
 @require_GET
 def note_detail(request: AuthenticatedRequest, note_id: int) -> HttpResponse:
     note = note_get_for_user(note_id=note_id, user=request.user, organisation=organisation_or_404(request))
+    passage = _cited_passage(note, request.GET.get("passage", ""))
     context = {
         "note": note,
-        "html": render_markdown(note.body),
-        "passage": _cited_passage(note, request.GET.get("passage", "")),
+        "html": passage["html"] if passage and "html" in passage else render_markdown(note.body),
+        "passage": passage,
         "can_edit": can_edit_note(request.user, note),
         "is_owner": note.owner_id == request.user.pk,
     }

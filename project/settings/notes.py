@@ -22,3 +22,15 @@ NOTES_HNSW_MAX_SCAN_TUPLES = env.int("NOTES_HNSW_MAX_SCAN_TUPLES", default=20000
 NOTES_RRF_K = env.int("NOTES_RRF_K", default=60)
 # How many candidates each ranking contributes to the fusion.
 NOTES_CANDIDATES = env.int("NOTES_CANDIDATES", default=40)
+# The relevance floor. Nearest-neighbour search always returns k rows, so a chunk counts as a result
+# only when it matches a word of the query (full-text search) or its cosine similarity to the query
+# reaches its embedder's floor below. `hashing` is lexical and its vectors are weak evidence (an
+# unrelated note of the same length scores about 0.1-0.2), so its floor is high: in practice it
+# needs a word match or a near-copy. `minilm` and `openai` are semantic: a paraphrase with no word
+# in common clears their floor. Measured on tests/domains/notes/relevance_corpus.py and by
+# `python -m bench --only S7`; docs/decisions/0003-retrieval.md ("Relevance floor").
+NOTES_VECTOR_FLOOR = {
+    "hashing": env.float("NOTES_VECTOR_FLOOR_HASHING", default=0.5),
+    "minilm": env.float("NOTES_VECTOR_FLOOR_MINILM", default=0.3),
+    "openai": env.float("NOTES_VECTOR_FLOOR_OPENAI", default=0.3),
+}

@@ -1,5 +1,6 @@
 // The note form: a byte counter for the body (the limit counts UTF-8 bytes, as the server does)
 // and focus on the error summary after a refused save. The preview itself is htmx (hx-post).
+// The note page opened from a citation: the highlighted passage is scrolled into view.
 
 const form = document.querySelector("[data-note-form]");
 
@@ -19,4 +20,10 @@ if (form) {
   update();
 
   form.querySelector("[data-form-errors]")?.focus();
+}
+
+const cited = document.querySelector("[data-note-body] [data-cited-mark]");
+if (cited && !window.location.hash) {
+  const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  cited.scrollIntoView({ block: "center", behavior: still ? "auto" : "smooth" });
 }

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
 from domains.accounts.models import Membership, Organisation, Role, User
 from domains.compliance.models import AuditEvent, Consent, PolicyDocument
-from domains.demo.logins import DEMO_PASSWORD, DEMO_USERS, demo_email, demo_logins
+from domains.demo.logins import DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email, demo_logins
 from domains.lounges.models import Lounge, LoungeMembership
+from domains.notes.models import Note, NoteChunk
+from domains.notes.retrieval import passages_for_learner, passages_for_lounge
 from realtime.models import StreamEvent
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +137,41 @@ def test_make_run_prints_the_operator_and_staff_logins() -> None:
     assert "/admin/" not in staff_line
     assert "/admin/" in operator_line
     assert "operator" in operator_line
+
+
+def test_the_seed_writes_notes_for_the_coach_once(django_capture_on_commit_callbacks: Any) -> None:
+    """The learner gets private notes and the mentor shares two with interview-prep, through the
+    notes service (embedded after commit); a second run adds no note, audit row or embedding, and
+    the coach finds them for a question they answer."""
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    notes = sorted(Note.objects.values_list("owner__email", "title", "visibility", "lounge__slug"))
+    chunks, audits = NoteChunk.objects.count(), AuditEvent.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+
+    learner, mentor = demo_email("learner"), demo_email("mentor")
+    assert notes == sorted(
+        [
+            (learner, "My interview stories", "private", None),
+            (learner, "STAR method", "private", None),
+            (learner, "Study plan", "private", None),
+            (mentor, "Questions to ask the interviewer", "lounge", "interview-prep"),
+            (mentor, "Salary negotiation", "lounge", "interview-prep"),
+        ]
+    )
+    assert sorted(Note.objects.values_list("owner__email", "title", "visibility", "lounge__slug")) == notes
+    assert (NoteChunk.objects.count(), AuditEvent.objects.count()) == (chunks, audits)
+    assert chunks >= len(notes)
+
+    organisation = Organisation.objects.get(slug=DEMO_ORGANISATION_SLUG)
+    asked = passages_for_learner(
+        organisation=organisation, user=User.objects.get(email=learner), query="How do I structure a STAR answer?"
+    )
+    assert [p.title for p in asked][:1] == ["STAR method"]
+    lounge = Lounge.objects.get(slug="interview-prep")
+    assert [p.title for p in passages_for_lounge(lounge=lounge, query="How should I negotiate my salary?")][:1] == [
+        "Salary negotiation"
+    ]
+    assert passages_for_lounge(lounge=lounge, query="zzzqqq") == []

@@ -67,8 +67,9 @@ def drive_lounge_coach(
     settings.OPENAI_BASE_URL = fake_llm.openai_base_url
     lounge.coach_provider = "openai"
     lounge.save(update_fields=["coach_provider"])
-    MessageFactory.create(lounge=lounge, author=asker, body=question)
+    asked = MessageFactory.create(lounge=lounge, author=asker, body=question)
     coach = Message.objects.create(
+        reply_to=asked,
         lounge=lounge,
         author=None,
         author_kind=AuthorKind.COACH,

@@ -123,7 +123,10 @@ def test_one_percent_filter_returns_k_through_hnsw(settings: Any) -> None:
 
     # and the vector half alone (no full-text help) brings k back too
     with transaction.atomic(), connection.cursor() as cursor:
-        ids = retrieval._vector_ranking(cursor, audience, embedder.embed_one("zzz"), embedder.name, embedder.version, K)
+        ranked = retrieval._vector_ranking(
+            cursor, audience, embedder.embed_one("zzz"), embedder.name, embedder.version, K
+        )
+    ids = [chunk_id for chunk_id, _distance in ranked]
     assert len(ids) == K
     assert set(NoteChunk.objects.filter(pk__in=ids).values_list("note_id", flat=True)) <= readable
 
