@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from domains.common.markdown import render_markdown
+from domains.compliance.describe import describe_events
 from domains.compliance.forms import ConsentForm
 from domains.compliance.models import AuditEvent, PolicyKind
 from domains.compliance.services import consent_missing, consent_record, policy_current_list
@@ -46,6 +47,5 @@ def audit_view(request: HttpRequest) -> HttpResponse:
     organisation = getattr(request, "organisation", None)
     if organisation is None or not request.user.has_perm("compliance.view_audit", organisation):
         raise PermissionDenied
-    events = AuditEvent.objects.filter(organisation=organisation).select_related("actor")
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "compliance/audit.html", {"page": page})
+    page = Paginator(AuditEvent.objects.filter(organisation=organisation), 50).get_page(request.GET.get("page"))
+    return render(request, "compliance/audit.html", {"page": page, "lines": describe_events(page)})

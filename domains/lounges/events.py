@@ -145,6 +145,16 @@ class MemberRemoved(TypedDict):
     reason: str
 
 
+class MemberRoleChanged(TypedDict):
+    """A member's role in the lounge changed (an ownership transfer publishes one for each side):
+    that person's sockets get a fresh `rights` frame."""
+
+    type: Literal["member.role_changed"]
+    user: AuthorPayload
+    by: int
+    role: Literal["member", "moderator", "owner"]
+
+
 class LoungeUpdated(TypedDict):
     type: Literal["lounge.updated"]
     locked: bool
@@ -170,6 +180,7 @@ LoungeEvent = (
     | MemberMuted
     | MemberUnmuted
     | MemberRemoved
+    | MemberRoleChanged
     | LoungeUpdated
     | ReportEvent
 )

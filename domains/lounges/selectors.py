@@ -127,7 +127,8 @@ def author_payload(user: User | None) -> AuthorPayload | None:
 
 
 def message_payload(message: Message, *, for_moderator: bool = False, live_text: str | None = None) -> MessagePayload:
-    """The wire form of a message. Hidden and deleted text is withheld from non-moderators."""
+    """The wire form of a message. Hidden and deleted text is withheld from non-moderators, the
+    author included (who gets `hidden` and `hidden_reason`, to say why it went)."""
     withheld = not message.is_visible and not for_moderator
     body = message.body if live_text is None else live_text
     payload = MessagePayload(
@@ -156,13 +157,20 @@ def message_payload(message: Message, *, for_moderator: bool = False, live_text:
     return payload
 
 
-def message_history(*, lounge: Lounge, for_moderator: bool, limit: int = HISTORY_LIMIT) -> list[Message]:
-    """The last `limit` messages, oldest first; moderators also see hidden ones (marked)."""
-    messages: QuerySet[Message] = Message.objects.filter(lounge=lounge).select_related("author", "lounge")
+def message_history(
+    *, lounge: Lounge, for_moderator: bool, limit: int = HISTORY_LIMIT, author_id: int | None = None
+) -> list[Message]:
+    """The last `limit` messages, oldest first; moderators also see hidden ones (marked), and so
+    does `author_id` for their own, whose text `message_payload` withholds: the author sees that a
+    moderator hid it, and why, instead of it vanishing."""
+    messages: QuerySet[Message] = Message.objects.filter(lounge=lounge, is_deleted=False).select_related(
+        "author", "lounge"
+    )
     if not for_moderator:
-        messages = messages.filter(hidden_at__isnull=True, is_deleted=False)
-    else:
-        messages = messages.filter(is_deleted=False)
+        shown = Q(hidden_at__isnull=True)
+        if author_id is not None:
+            shown |= Q(author_id=author_id, author_kind=AuthorKind.USER)
+        messages = messages.filter(shown)
     return list(reversed(messages.order_by("-created_at", "-pk")[:limit]))
 
 
@@ -275,7 +283,8 @@ def room_snapshot(
     carries its live text so far, so a joiner resumes mid-stream. A fixed number of queries
     (tests/domains/lounges/test_queries.py), whatever the history holds."""
     moderator = membership is not None and membership.is_moderator
-    history = message_history(lounge=lounge, for_moderator=moderator)
+    author_id = membership.user_id if membership is not None else None
+    history = message_history(lounge=lounge, for_moderator=moderator, author_id=author_id)
     return {
         "lounge": {
             "id": lounge.pk,

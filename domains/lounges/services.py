@@ -23,6 +23,7 @@ from domains.lounges.events import (
     MemberChanged,
     MemberMuted,
     MemberRemoved,
+    MemberRoleChanged,
     MemberUnmuted,
     MessageCreated,
     MessageEdited,
@@ -74,7 +75,7 @@ def _audit(actor: User, lounge: Lounge, action: str, target: Any, **details: Any
         organisation=lounge.organisation,
         action=f"lounge.{action}",
         target=target,
-        details={"lounge": lounge.pk, "lounge_slug": lounge.slug, **details},
+        details={"lounge": lounge.pk, "lounge_slug": lounge.slug, "lounge_title": lounge.title, **details},
     )
 
 
@@ -149,11 +150,21 @@ def lounge_join(*, lounge: Lounge, user: User, invite_code: str = "") -> LoungeM
     return membership
 
 
+OWNER_CANNOT_LEAVE = (
+    "You own this lounge, so you cannot leave it yet: a lounge always has an owner. Open the room, "
+    "make another member the owner from the member list (“Make owner…”), then leave."
+)
+
+
 @transaction.atomic
 def lounge_leave(*, lounge: Lounge, user: User) -> bool:
+    """Leave a lounge. The owner is refused (`owner_cannot_leave`): a lounge without an owner has
+    nobody to change roles, so ownership is handed over first (`lounge_ownership_transfer`)."""
     membership = _membership_locked(lounge, user)
     if membership is None or membership.is_banned:
         return False  # a banned member stays recorded as banned
+    if membership.role == LoungeRole.OWNER:
+        raise LoungeError("owner_cannot_leave", OWNER_CANNOT_LEAVE)
     membership.delete()
     _publish(lounge, MemberChanged(type="member.left", user=author_payload(user), by=user.pk))
     return True
@@ -192,6 +203,40 @@ def member_role_set(*, lounge: Lounge, owner: User, member: User, role: str) -> 
         membership.save(update_fields=["role", "updated_at"])
         _audit(owner, lounge, "member_role_changed", member, role=role, previous=previous)
     return membership
+
+
+@transaction.atomic
+def lounge_ownership_transfer(*, lounge: Lounge, owner: User, member: User) -> LoungeMembership:
+    """The owner hands the lounge to another member, who becomes its owner; the old owner stays as a
+    moderator. Audited, and published as two `member.role_changed` events, so both people's open
+    pages get their new rights at once. Locks both membership rows, in primary-key order."""
+    if member.pk == owner.pk:
+        raise LoungeError("invalid", "You already own this lounge.", field="user_id")
+    rows = {
+        m.user_id: m
+        for m in LoungeMembership.objects.select_for_update()
+        .filter(lounge=lounge, user_id__in=[owner.pk, member.pk])
+        .order_by("pk")
+    }
+    current = rows.get(owner.pk)
+    if current is None or current.role != LoungeRole.OWNER or current.is_banned:
+        raise LoungeError("not_allowed", "Only this lounge's owner can hand ownership over.")
+    target = rows.get(member.pk)
+    if target is None or target.is_banned:
+        raise LoungeError("not_found", "That person is not in this lounge.", field="user_id")
+    previous = target.role
+    current.role = LoungeRole.MODERATOR
+    current.save(update_fields=["role", "updated_at"])
+    target.role = LoungeRole.OWNER
+    target.save(update_fields=["role", "updated_at"])
+    _audit(owner, lounge, "ownership_transferred", member, previous=previous, previous_owner=owner.pk)
+    _publish(
+        lounge, MemberRoleChanged(type="member.role_changed", user=author_payload(member), by=owner.pk, role="owner")
+    )
+    _publish(
+        lounge, MemberRoleChanged(type="member.role_changed", user=author_payload(owner), by=owner.pk, role="moderator")
+    )
+    return target
 
 
 @transaction.atomic
@@ -523,7 +568,20 @@ def member_unban(*, lounge: Lounge, moderator: User, member: User) -> None:
 
 # ------------------------------------------------------------------------------------------ moderation
 ModerationAction = Literal[
-    "hide", "unhide", "delete", "pin", "unpin", "mute", "unmute", "kick", "ban", "unban", "lock", "unlock", "slow_mode"
+    "hide",
+    "unhide",
+    "delete",
+    "pin",
+    "unpin",
+    "mute",
+    "unmute",
+    "kick",
+    "ban",
+    "unban",
+    "transfer_ownership",
+    "lock",
+    "unlock",
+    "slow_mode",
 ]
 
 # Each action by what it acts on; every entry calls the one service that does it (and checks rights).
@@ -549,6 +607,9 @@ _ON_MEMBER: dict[str, Callable[[Lounge, User, User, str, int | None], object]] =
     ),
     "unban": lambda lounge, moderator, member, _reason, _minutes: member_unban(
         lounge=lounge, moderator=moderator, member=member
+    ),
+    "transfer_ownership": lambda lounge, owner, member, _reason, _minutes: lounge_ownership_transfer(
+        lounge=lounge, owner=owner, member=member
     ),
 }
 _ON_LOUNGE: dict[str, Callable[[Lounge, User, int | None], object]] = {

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from domains.accounts.http import AuthenticatedRequest, organisation_or_404
 from domains.common.forms import refusal_to_messages
+from domains.compliance.describe import describe_events
 from domains.lounges.models import Lounge, LoungeMembership
 from domains.lounges.selectors import (
     lounge_get_for_invite,
@@ -84,7 +85,9 @@ def moderation_log(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if membership is None or not membership.is_moderator:
         raise Http404("No such lounge.")
     page = Paginator(lounge_moderation_log(lounge=lounge), MODERATION_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "lounges/moderation_log.html", {"lounge": lounge, "page": page})
+    return render(
+        request, "lounges/moderation_log.html", {"lounge": lounge, "page": page, "lines": describe_events(page)}
+    )
 
 
 def _lounge_for_join(request: AuthenticatedRequest, slug: str) -> Lounge:
@@ -117,6 +120,11 @@ def join(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 @require_POST
 def leave(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     lounge, _ = lounge_get_for_user(organisation=organisation_or_404(request), user=request.user, slug=slug)
-    if lounge_leave(lounge=lounge, user=request.user):
+    try:
+        left = lounge_leave(lounge=lounge, user=request.user)
+    except LoungeError as refusal:  # the owner: hand the lounge over first
+        refusal_to_messages(request, refusal)
+        return redirect(_next_or(request, reverse("lounges:directory")))
+    if left:
         messages.success(request, f"You left {lounge.title}.")
     return redirect(_next_or(request, reverse("lounges:directory")))

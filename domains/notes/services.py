@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import slugify
 
 from domains.accounts.models import Organisation, User
 from domains.ai.embedders import Embedder, embedder_get
@@ -32,7 +33,7 @@ from domains.notes.rules import can_edit_note, is_organisation_member, moderates
 from workers import enqueue
 
 EMBED_TASK = "workers.tasks.notes.note_embed_task"
-TAG_PATTERN = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+TAG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class _Unset:
@@ -44,12 +45,18 @@ UNSET: Any = _Unset()
 
 
 # ---------------------------------------------------------------- validation
+def tag_slug(raw: str) -> str:
+    """A tag as people type it, as a slug: lower case, accents folded, spaces and underscores to
+    single hyphens, other punctuation dropped ("STAR Method" and "star_method" are `star-method`)."""
+    return slugify(raw.replace("_", " ")).strip("-")
+
+
 def note_check(*, title: str, body: str, tags: list[str] | tuple[str, ...]) -> tuple[str, str, list[str]]:
     """Normalise and validate the fields of a note; raise one `Refusal` ("invalid") naming every bad field.
 
     title: 1..200 characters after trimming. body: at most 100,000 UTF-8 bytes. tags: at most 20,
-    each 1..40 characters, lower-case letters and digits joined by single hyphens or underscores;
-    case and surrounding spaces are normalised and duplicates dropped.
+    each slugified (`tag_slug`: "STAR Method" is `star-method`) to 1..40 characters; duplicates
+    are dropped, and a tag with no letter or digit left is refused.
     """
     errors: dict[str, list[str]] = {}
     title = (title or "").strip()
@@ -66,10 +73,11 @@ def note_check(*, title: str, body: str, tags: list[str] | tuple[str, ...]) -> t
         errors.setdefault("body", []).append("A note's body cannot contain NUL characters.")
     clean: list[str] = []
     for raw in tags or ():
-        tag = str(raw).strip().lower()
+        tag = tag_slug(str(raw))
         if not tag or len(tag) > TAG_MAX or not TAG_PATTERN.match(tag):
             errors.setdefault("tags", []).append(
-                f"{str(raw)[:50]!r}: a tag is 1 to {TAG_MAX} lower-case letters or digits, joined by - or _."
+                f"{str(raw)[:50]!r}: a tag is 1 to {TAG_MAX} lower-case letters or digits, joined by hyphens"
+                " (spaces and underscores become hyphens; other punctuation is dropped)."
             )
         elif tag not in clean:
             clean.append(tag)
@@ -98,9 +106,15 @@ def _audit(
         organisation=note.organisation,
         action=f"note.{action}",
         target=note,
-        details={"note": note.pk, "lounge": lounge_id, **details},
+        details={"note": note.pk, "lounge": lounge_id, **_lounge_details(lounge_id), **details},
         request=request,
     )
+
+
+def _lounge_details(lounge_id: int | None) -> dict[str, str]:
+    """The lounge's slug and title as the audit line shows them (compliance reads no lounge table)."""
+    lounge = Lounge.objects.filter(pk=lounge_id).values("slug", "title").first() if lounge_id else None
+    return {"lounge_slug": lounge["slug"], "lounge_title": lounge["title"]} if lounge else {}
 
 
 # ---------------------------------------------------------------- writes

@@ -161,7 +161,13 @@ class LoungeConsumer(StreamConsumer):
             reason = "kicked" if envelope["event"] == "member.kicked" else "banned"
             await self.send_json({"type": "force_close", "reason": reason, "code": CloseCode.NOT_FOUND})
             await self.close(code=CloseCode.NOT_FOUND)
-        elif envelope["event"] in ("member.muted", "member.unmuted", "member.joined", "member.left"):
+        elif envelope["event"] in (
+            "member.muted",
+            "member.unmuted",
+            "member.joined",
+            "member.left",
+            "member.role_changed",
+        ):
             await self.send_json({"type": "rights", "rights": await database_sync_to_async(self.rights_data)()})
 
     async def after_resume(self) -> None:

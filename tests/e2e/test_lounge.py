@@ -1,5 +1,6 @@
 """The lounge room in a real browser against the live stack (daphne + both Celery pools):
-the coach streaming in, a live mute, posting between two people, the byte cap, reports."""
+the coach streaming in, a live mute, posting between two people, the byte cap, reports, the
+keyboard's one tab stop for the message list, leaving (confirmed) and handing ownership over."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from domains.accounts.models import Membership, Organisation, Role, User
 from domains.compliance.services import consent_record, policy_publish
 from domains.lounges.models import Lounge, LoungeMembership, LoungeRole, Message
 from tests.factories import UserFactory
-from tests.factories.lounges import LoungeFactory
+from tests.factories.lounges import LoungeFactory, MessageFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -182,9 +183,17 @@ def test_mute_slow_mode_and_lock_reach_the_learners_composer_live(open_as: Any, 
     learner_tab.locator("[data-composer-body]").fill("One thought")
     learner_tab.locator("[data-composer-body]").press("Enter")
     expect(mentor_tab.locator("li.msg-user").filter(has_text="One thought")).to_have_count(1)
-    expect(status).to_contain_text(re.compile(r"Slow mode: one message every 120 s. You can post again in 1:\d\d min"))
+    expect(status).to_contain_text(
+        re.compile(r"Slow mode \(one message every 120 s\): you can post again in 1:\d\d min")
+    )
     expect(learner_tab.locator("[data-send]")).to_be_disabled()
     expect(learner_tab.locator("[data-composer-body]")).to_be_enabled()
+    # Enter while waiting says nothing more: the notice is shown once, above the box.
+    learner_tab.locator("[data-composer-body]").fill("Another thought")
+    learner_tab.locator("[data-composer-body]").press("Enter")
+    expect(learner_tab.locator("[data-composer-error]")).to_be_empty()
+    expect(learner_tab.get_by_text(re.compile("you can post again"))).to_have_count(1)
+    expect(learner_tab.locator("[data-composer-body]")).to_have_value("Another thought")
 
     # A lock applies live too.
     mentor_tab.get_by_role("button", name="Lock room").click()
@@ -217,9 +226,15 @@ def test_posts_reach_other_members_and_an_oversized_message_is_refused_and_kept(
     expect(bea_tab.locator("[data-typing]")).to_have_text("")
     expect(box).to_have_value("")
 
+    counter = ana_tab.locator("[data-composer-bytes]")
+    expect(counter).to_have_text("4096 characters left")
+    box.fill("Hi there")
+    expect(counter).to_have_text("4088 characters left")
     too_long = "€" * 1366  # 4098 bytes in UTF-8, 1366 characters
     box.fill(too_long)
-    expect(ana_tab.locator("[data-composer-bytes]")).to_contain_text("4098 / 4096 bytes")
+    expect(counter).to_contain_text("2 characters too many")
+    expect(counter).to_contain_text("accented letters and emoji count as 2 to 4")
+    expect(counter).to_have_attribute("title", "At most 4096 bytes of UTF-8 text; this is 4098.")
     ana_tab.get_by_role("button", name="Send").click()
     error = ana_tab.locator("[data-composer-error]")
     expect(error).to_contain_text("at most 4096 bytes")
@@ -309,12 +324,122 @@ def test_a_report_reaches_the_moderator_who_hides_the_message_for_everyone(open_
     expect(mentor_tab.locator("[data-reports]")).to_contain_text("No open reports")
     expect(message).to_have_count(0)
     expect(author_tab.locator("li.msg-user").filter(has_text="Something unkind")).to_have_count(0)
+    # Its author is told, with the reason, in its place: live, and again after a reload.
+    notice = author_tab.locator("li.msg-mine [data-hidden-note]")
+    expect(notice).to_contain_text(re.compile(r"Hidden by a moderator: report \d+: Unkind to others"))
+    author_tab.reload()
+    expect(author_tab.locator("[data-lounge-room]")).to_have_attribute("data-state", "ready")
+    expect(notice).to_contain_text(re.compile(r"Hidden by a moderator: report \d+: Unkind to others"))
+    author_tab.screenshot(path=SCREENSHOTS.format(name="hidden-notice"), full_page=True)
+    expect(author_tab.locator("li.msg-user").filter(has_text="Something unkind")).to_have_count(0)
     hidden_for_mod = mentor_tab.locator("li.msg-hidden").filter(has_text="Something unkind")
     expect(hidden_for_mod).to_contain_text("hidden: report")
 
     mentor_tab.get_by_role("link", name="Moderation log").click()
     expect(mentor_tab.locator("h1")).to_have_text("Moderation log")
-    actions = mentor_tab.locator("tbody tr")
-    expect(actions.filter(has_text="lounge.message_hidden")).to_have_count(1)
-    expect(actions.filter(has_text="lounge.report_resolved")).to_have_count(1)
-    expect(actions.filter(has_text="lounge.message_pinned")).to_have_count(1)
+    for action in ("lounge.message_hidden", "lounge.report_resolved", "lounge.message_pinned"):
+        expect(mentor_tab.locator(f"tbody tr[data-audit-action='{action}']")).to_have_count(1)
+
+
+def _tab_stops_to_composer(tab: Any, limit: int = 40) -> list[str]:
+    """Press Tab from the top of the page until the composer has focus; what each stop was."""
+    tab.evaluate("document.activeElement?.blur()")
+    stops: list[str] = []
+    for _ in range(limit):
+        tab.keyboard.press("Tab")
+        where = tab.evaluate(
+            """() => {
+              const a = document.activeElement;
+              if (a?.matches("[data-composer-body]")) return "composer";
+              const msg = a?.closest("[data-messages] > li");
+              if (msg) return a === msg ? "message" : "in-message";
+              return a?.tagName?.toLowerCase() || "none";
+            }"""
+        )
+        stops.append(where)
+        if where == "composer":
+            return stops
+    raise AssertionError(f"the composer was not reached in {limit} Tab presses: {stops}")
+
+
+def test_the_message_list_is_one_tab_stop_and_arrows_move_between_messages(open_as: Any, person: Any) -> None:
+    """With seven messages, Tab from the page start reaches the composer passing the list in two
+    stops (the newest message and its menu), as with one; Up/Home move between messages, and Enter
+    opens the focused message's menu."""
+    ana = person("Ana Learner")
+    bea = person("Bea Learner")
+    lounge = Lounge.objects.get(slug="interview-practice")
+    for n in range(7):
+        MessageFactory.create(lounge=lounge, author=bea, body=f"Point number {n + 1}")
+    tab = open_as(ana)
+    expect(tab.locator("li.msg-user")).to_have_count(7)
+
+    stops = _tab_stops_to_composer(tab)
+    in_list = [stop for stop in stops if stop in ("message", "in-message")]
+    assert in_list == ["message", "in-message"], stops
+    assert len(stops) < 19, stops
+
+    newest = tab.locator("li.msg-user").last
+    newest.focus()
+    expect(newest).to_be_focused()
+    tab.keyboard.press("ArrowUp")
+    expect(tab.locator("li.msg-user").nth(5)).to_be_focused()
+    tab.keyboard.press("Home")
+    first = tab.locator("li.msg-user").first
+    expect(first).to_be_focused()
+    expect(first).to_have_attribute("tabindex", "0")
+    expect(newest).to_have_attribute("tabindex", "-1")
+    tab.keyboard.press("Enter")
+    report = first.get_by_role("button", name="Report…")
+    expect(report).to_be_focused()
+    tab.keyboard.press("Escape")
+    expect(first.locator("details.menu")).not_to_have_attribute("open", "")
+
+
+def test_leaving_is_confirmed_and_the_owner_hands_over_first(open_as: Any, person: Any) -> None:
+    """A member's Leave asks first (Cancel keeps them in). The owner has no Leave in the list and
+    is told how to hand over; in the room, "Make owner…" (confirmed) makes the member the owner, and
+    the old owner, now a moderator, can leave."""
+    owner = person("Olga Owner", LoungeRole.OWNER)
+    bea = person("Bea Learner")
+    bea_tab = open_as(bea)
+    bea_tab.goto("/lounges/")
+    card = bea_tab.locator("[data-lounge='interview-practice']")
+    expect(card.locator(".badge")).to_have_text(["Open"])
+    card.get_by_role("button", name="Leave").click()
+    dialog = bea_tab.locator("[data-confirm-dialog]")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Leave Interview practice?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    bea_tab.screenshot(path=SCREENSHOTS.format(name="leave-confirm"), full_page=True)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert LoungeMembership.objects.filter(user=bea).exists()
+
+    owner_tab = open_as(owner)
+    owner_tab.goto("/lounges/")
+    owner_card = owner_tab.locator("[data-lounge='interview-practice']")
+    expect(owner_card.get_by_role("button", name="Leave")).to_have_count(0)
+    expect(owner_card).to_contain_text("hand it to another member")
+    owner_tab.goto("/lounges/interview-practice/")
+    expect(owner_tab.locator("[data-lounge-room]")).to_have_attribute("data-state", "ready")
+    expect(owner_tab.get_by_role("button", name="Leave lounge")).to_be_hidden()
+    member = owner_tab.locator("[data-members] li").filter(has_text="Bea Learner")
+    member.get_by_label("Manage Bea Learner").click()
+    member.get_by_role("button", name="Make owner…").click()
+    confirm = owner_tab.locator("[data-confirm-dialog]")
+    expect(confirm).to_contain_text("Make Bea Learner the owner of Interview practice?")
+    owner_tab.screenshot(path=SCREENSHOTS.format(name="make-owner"), full_page=True)
+    confirm.get_by_role("button", name="Make owner").click()
+    expect(owner_tab.locator("[data-room-role]")).to_have_text("You are a moderator")
+    expect(member).to_contain_text("owner")
+    assert LoungeMembership.objects.get(user=bea).role == LoungeRole.OWNER
+
+    owner_tab.get_by_role("button", name="Leave lounge").click()
+    confirm.get_by_role("button", name="Leave").click()
+    expect(owner_tab).to_have_url(re.compile(r"/lounges/$"))
+    expect(owner_tab.get_by_text("You left Interview practice.")).to_be_visible()
+    assert not LoungeMembership.objects.filter(user=owner).exists()
+
+    card.page.goto("/lounges/")
+    expect(card).to_contain_text("you are the owner")

@@ -306,3 +306,54 @@ async def test_flooding_the_room_gets_an_error_frame_not_a_silent_drop(lounge: A
         await comm.send_json_to({"type": "message.post", "client_msg_id": f"f{n}", "body": "spam"})
     assert (await receive_until(comm, "error"))["code"] == "rate_limited"
     assert await database_sync_to_async(Message.objects.count)() == 2
+
+
+async def test_the_author_of_a_hidden_message_is_told_why_live_and_after_a_reload(lounge: Any) -> None:
+    """A moderator hides a member's message: the author's socket gets `message.hidden` with the
+    reason, and a fresh snapshot still lists the author's message, hidden, with the reason and no
+    text. Another member's snapshot leaves it out."""
+    author, session = await _member(lounge)
+    _, other_session = await _member(lounge)
+    _, mod_session = await _member(lounge, LoungeRole.MODERATOR, org_role=Role.MENTOR)
+    comm, _ = await _join(lounge, session)
+    mod, _ = await _join(lounge, mod_session)
+    await comm.send_json_to({"type": "message.post", "client_msg_id": "h", "body": "Something unkind", "ref": "p"})
+    posted = await _reply_to(comm, "p")
+    await mod.send_json_to(
+        {"type": "moderate", "action": "hide", "message_id": posted["message_id"], "reason": "Be kind", "ref": "m"}
+    )
+    assert (await _reply_to(mod, "m"))["action"] == "hide"
+
+    hidden = await receive_event(comm, "message.hidden")
+    assert hidden["data"] == {"id": posted["message_id"], "by": hidden["data"]["by"], "reason": "Be kind"}
+    await comm.disconnect()
+    again, snapshot = await _join(lounge, session)
+    (mine,) = snapshot["data"]["messages"]
+    assert (mine["id"], mine["author"]["id"]) == (posted["message_id"], author.pk)
+    assert (mine["hidden"], mine["hidden_reason"], mine["body"], mine["html"]) == (True, "Be kind", "", "")
+    other, other_snapshot = await _join(lounge, other_session)
+    assert other_snapshot["data"]["messages"] == []
+    for socket in (again, other, mod):
+        await socket.disconnect()
+
+
+async def test_an_ownership_transfer_changes_both_peoples_rights_live(lounge: Any) -> None:
+    """The owner makes a member the owner (`moderate` `transfer_ownership`): the new owner's socket
+    gets `member.role_changed` and then `rights` with role owner; the old owner's, role moderator."""
+    _owner, owner_session = await _member(lounge, LoungeRole.OWNER, org_role=Role.MENTOR)
+    member, member_session = await _member(lounge)
+    old, _ = await _join(lounge, owner_session)
+    new, _ = await _join(lounge, member_session)
+
+    await old.send_json_to({"type": "moderate", "action": "transfer_ownership", "user_id": member.pk, "ref": "t"})
+
+    assert (await _reply_to(old, "t"))["action"] == "transfer_ownership"
+    changed = await receive_event(new, "member.role_changed")
+    assert (changed["data"]["user"]["id"], changed["data"]["role"]) == (member.pk, "owner")
+    rights = await receive_until(new, "rights")
+    assert (rights["rights"]["role"], rights["rights"]["moderator"]) == ("owner", True)
+    assert (await receive_until(old, "rights"))["rights"]["role"] == "moderator"
+    await new.send_json_to({"type": "moderate", "action": "lock", "ref": "l"})
+    assert (await _reply_to(new, "l"))["action"] == "lock"
+    await old.disconnect()
+    await new.disconnect()

@@ -88,6 +88,99 @@ export function messageLog(list, { loaded, empty, loading }) {
   };
 }
 
+// ------------------------------------------------------------------------------------ keyboard
+const CONTROLS = "a[href], button, summary, input, select, textarea";
+
+/**
+ * One tab stop for a message list (the WAI-ARIA roving tabindex): the current message (the newest,
+ * until the person moves) is the list's only stop, and only its own controls are tabbable, so Tab
+ * passes the whole list in a few stops whatever it holds. Up/Down, Home/End move between messages;
+ * Enter, the menu key or Shift+F10 opens the focused message's menu (`details.menu`). The list
+ * watches its children, so messages added, replaced or removed keep the one stop.
+ * @param {HTMLElement} list
+ * @returns {{refresh: () => void, focus: () => void}}
+ */
+export function rovingMessages(list) {
+  /** @type {string|null} the current message's key (its id, or a pending post's client_msg_id) */
+  let key = null;
+  let follow = true; // the current message is the newest, and stays so as messages arrive
+  const keyOf = (item) => item.id || item.dataset.pending || "";
+  const items = () => /** @type {HTMLElement[]} */ ([...list.children].filter((node) => node.classList.contains("msg")));
+
+  function stop(item, on) {
+    item.tabIndex = on ? 0 : -1;
+    for (const control of item.querySelectorAll(CONTROLS)) {
+      if (on) control.removeAttribute("tabindex");
+      else control.setAttribute("tabindex", "-1");
+    }
+  }
+
+  function refresh() {
+    const all = items();
+    let current = follow || key === null ? undefined : all.find((item) => keyOf(item) === key);
+    if (!current) {
+      current = all[all.length - 1];
+      follow = true;
+    }
+    for (const item of all) stop(item, item === current);
+    key = current ? keyOf(current) : null;
+    list.tabIndex = current ? -1 : 0; // an empty list is still one stop, to read its empty state
+  }
+
+  function current() {
+    return items().find((item) => item.tabIndex === 0) || null;
+  }
+
+  function moveTo(item) {
+    if (!item) return;
+    const all = items();
+    key = keyOf(item);
+    follow = item === all[all.length - 1];
+    refresh();
+    item.focus();
+  }
+
+  list.addEventListener("focusin", (event) => {
+    const item = /** @type {HTMLElement|null} */ (event.target instanceof Element ? event.target.closest(".msg") : null);
+    if (!item || item.parentElement !== list || item.tabIndex === 0) return;
+    const all = items();
+    key = keyOf(item);
+    follow = item === all[all.length - 1];
+    refresh();
+  });
+
+  list.addEventListener("keydown", (event) => {
+    const item = event.target;
+    if (!(item instanceof HTMLElement) || item.parentElement !== list || !item.classList.contains("msg")) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const all = items();
+    const at = all.indexOf(item);
+    const menuKey = event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey);
+    if (event.shiftKey && !menuKey) return;
+    if (event.key === "ArrowDown") moveTo(all[at + 1]);
+    else if (event.key === "ArrowUp") moveTo(all[at - 1]);
+    else if (event.key === "Home") moveTo(all[0]);
+    else if (event.key === "End") moveTo(all[all.length - 1]);
+    else if (event.key === "Enter" || menuKey) {
+      const menu = item.querySelector("details.menu");
+      if (!(menu instanceof HTMLDetailsElement)) return;
+      menu.open = true;
+      /** @type {HTMLElement|null} */ (menu.querySelector(".menu-items button") || menu.querySelector("summary"))?.focus();
+    } else return;
+    event.preventDefault();
+  });
+
+  new MutationObserver(refresh).observe(list, { childList: true });
+  refresh();
+  return {
+    refresh,
+    /** Focus the current message (or the list, when it is empty). */
+    focus() {
+      (current() || list).focus();
+    },
+  };
+}
+
 // ------------------------------------------------------------------------------------ messages
 /** @param {string} iso */
 export const timeStamp = (iso) => el("time", { datetime: iso, title: new Date(iso).toLocaleString(), text: clock(iso) });

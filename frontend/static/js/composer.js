@@ -1,4 +1,5 @@
-// The composer of the chat pages: the UTF-8 byte counter, Enter to send (Shift+Enter for a new
+// The composer of the chat pages: the counter of characters left (the cap is in UTF-8 bytes),
+// Enter to send (Shift+Enter for a new
 // line), a pending placeholder per post until its ack, the posts that wait for the connection and
 // go again after a reconnect, and the text put back into the box when the server refuses a post.
 // Protocol: docs/realtime-protocol.md (message.post). Text reaches the page through textContent.
@@ -17,24 +18,34 @@ import { el, utf8Bytes, uuid } from "./stream_text.js";
  *   socket: {send: (frame: Object) => boolean},
  *   maxBytes: number,
  *   author: string,
- *   refuse?: () => string|null|undefined,
+ *   refuse?: () => string|boolean|null|undefined,
  *   onEmpty?: (options: any) => boolean,
  *   extra?: (options: any) => Object,
  *   onInput?: () => void,
  * }} options `author` names the person on pending posts; `refuse` says why nothing can be sent
- *   now; `onEmpty` handles a submit without text (true: handled); `extra` gives fields added to
- *   the post's `message.post` frame (sent again on a resend); `onInput` runs after each edit.
+ *   now (`true`: refused, and the page already shows why); `onEmpty` handles a submit without
+ *   text (true: handled); `extra` gives fields added to the post's `message.post` frame (sent
+ *   again on a resend); `onInput` runs after each edit.
  */
 export function createComposer({ ui, log, socket, maxBytes, author, refuse, onEmpty, extra, onInput }) {
   /** @type {Map<string, Post>} posts awaiting their ack, by client_msg_id */
   const outbox = new Map();
 
+  // The cap counts UTF-8 bytes, which people do not read: the counter says characters, exactly for
+  // plain letters, digits and punctuation (one byte each). Other characters take 2 to 4 bytes, so
+  // once there are some the counter says so; `title` states the exact limit and use.
   function updateBytes() {
-    const size = utf8Bytes(ui.body.value.trim());
-    const over = size > maxBytes;
-    ui.bytes.textContent = `${size} / ${maxBytes} bytes${over ? " (too long)" : ""}`;
-    ui.bytes.classList.toggle("over", over);
-    ui.body.setAttribute("aria-invalid", String(over));
+    const text = ui.body.value.trim();
+    const size = utf8Bytes(text);
+    const left = maxBytes - size;
+    const wide = size > text.length;
+    const plural = (n) => (n === 1 ? "" : "s");
+    let shown = left >= 0 ? `${left} character${plural(left)} left` : `${-left} character${plural(-left)} too many`;
+    if (wide) shown += " (accented letters and emoji count as 2 to 4)";
+    ui.bytes.textContent = shown;
+    ui.bytes.title = `At most ${maxBytes} bytes of UTF-8 text; this is ${size}.`;
+    ui.bytes.classList.toggle("over", left < 0);
+    ui.body.setAttribute("aria-invalid", String(left < 0));
   }
 
   /** @param {string} text */
@@ -47,7 +58,8 @@ export function createComposer({ ui, log, socket, maxBytes, author, refuse, onEm
     const text = ui.body.value.trim();
     const refusal = refuse?.();
     if (refusal) {
-      showError(refusal);
+      // `true`: the page already shows why (the composer's status line), so it is not said twice.
+      showError(refusal === true ? "" : refusal);
       return;
     }
     if (!text) {
@@ -58,7 +70,9 @@ export function createComposer({ ui, log, socket, maxBytes, author, refuse, onEm
     }
     const size = utf8Bytes(text);
     if (size > maxBytes) {
-      showError(`Too long to send: a message is at most ${maxBytes} bytes (UTF-8) and this one is ${size}. Shorten it and try again; your text is still here.`);
+      showError(
+        `Too long to send: a message is at most ${maxBytes} bytes of UTF-8 text (a plain letter takes 1, an accented letter 2, an emoji 4) and this one takes ${size}. Shorten it and try again; your text is still here.`,
+      );
       ui.body.focus();
       return;
     }

@@ -5,13 +5,15 @@
 
 import { toast } from "./app.js";
 import { clock, el, StreamText, utf8Bytes, uuid } from "./stream_text.js";
-import { CoachStreams, coachCitations, messageBody, messageLog, openChatSocket, personalEvent, record, statusNote, stopButton, timeStamp } from "./chat_common.js";
+import { CoachStreams, coachCitations, messageBody, messageLog, openChatSocket, personalEvent, record, rovingMessages, statusNote, stopButton, timeStamp } from "./chat_common.js";
 import { createComposer } from "./composer.js";
+import { confirmAction } from "./confirm.js";
 
 const TYPING_SEND_MS = 2000; // the server also drops typing beyond one per 2 s
 const TYPING_SHOW_MS = 5000;
 const PIN_EXCERPT = 140;
 const MUTE_CHOICES = [5, 15, 60];
+const ROLE_BADGE = { owner: "You own this lounge", moderator: "You are a moderator", member: "You are a member" };
 
 // ------------------------------------------------------------------------------------ helpers
 /** @param {number} seconds */
@@ -63,6 +65,9 @@ function start(config) {
     lockToggle: $("[data-toggle-lock]"),
     slowForm: $("[data-slow-form]"),
     modError: $("[data-mod-error]"),
+    role: $("[data-room-role]"),
+    leaveForm: $("[data-leave-form]"),
+    ownerNote: $("[data-owner-note]"),
   };
   const dialog = document.querySelector("[data-dialog]");
 
@@ -93,6 +98,7 @@ function start(config) {
   };
   const serverNow = () => Date.now() + state.clockSkew;
   const isModerator = () => Boolean(state.rights.moderator);
+  const isOwner = () => state.rights.role === "owner";
 
   const socket = openChatSocket(config.socket, {
     root,
@@ -113,13 +119,15 @@ function start(config) {
     empty: "No messages yet. Say hello, or ask the coach a question.",
     loading: "Loading messages…",
   });
+  const roving = rovingMessages(ui.log);
   const composer = createComposer({
     ui,
     log,
     socket,
     maxBytes,
     author: me.name,
-    refuse: () => blocked()?.text,
+    // The status line above the box already says why: the refusal is not repeated below it.
+    refuse: () => Boolean(blocked()),
     // "Ask the coach" with an empty box asks about the conversation so far.
     onEmpty: ({ askCoach = false }) => {
       if (!askCoach) return false;
@@ -237,7 +245,8 @@ function start(config) {
       state.rights.last_posted_at = new Date(last).toISOString();
     }
     if (frame.code === "locked") state.rights.locked = true;
-    if (composer.restore(ref, frame.message || "The message was not sent.")) {
+    const shownAbove = blocked()?.code === frame.code; // the status line says it: once is enough
+    if (composer.restore(ref, shownAbove ? "" : frame.message || "The message was not sent.")) {
       updateComposer();
       return;
     }
@@ -271,6 +280,9 @@ function start(config) {
     root.dataset.moderator = String(isModerator());
     root.dataset.member = String(Boolean(state.rights.member));
     if (ui.joinForm) ui.joinForm.hidden = Boolean(state.rights.member);
+    if (ui.role && state.rights.role) ui.role.textContent = ROLE_BADGE[state.rights.role] || ui.role.textContent;
+    if (ui.leaveForm) ui.leaveForm.hidden = isOwner();
+    if (ui.ownerNote) ui.ownerNote.hidden = !isOwner();
     updateComposer();
   }
 
@@ -312,7 +324,7 @@ function start(config) {
     if (rights.slow_mode_seconds && rights.last_posted_at) {
       const ready = Date.parse(rights.last_posted_at) + rights.slow_mode_seconds * 1000;
       if (ready > now) {
-        const text = `Slow mode: one message every ${rights.slow_mode_seconds} s. You can post again in ${duration((ready - now) / 1000)}.`;
+        const text = `Slow mode (one message every ${rights.slow_mode_seconds} s): you can post again in ${duration((ready - now) / 1000)}.`;
         return { code: "slow_mode", text, full: false, ticking: true, announce: `Slow mode: one message every ${rights.slow_mode_seconds} seconds.` };
       }
     }
@@ -392,16 +404,17 @@ function start(config) {
         state.pins.delete(data.id);
         renderPins();
         if (!entry) return;
-        if (isModerator()) {
+        if (isModerator() || isMine(entry.data)) {
+          // Moderators keep the text, marked; the author sees a notice with the reason instead.
           entry.data.hidden = true;
           entry.data.hidden_reason = data.reason || "";
+          if (!isModerator()) Object.assign(entry.data, { body: "", html: "", citations: [] });
           rerender(entry);
         } else removeMessage(entry);
         return;
       case "message.unhidden":
         if (entry) {
-          entry.data.hidden = false;
-          entry.data.hidden_reason = "";
+          Object.assign(entry.data, data.message || {}, { hidden: false, hidden_reason: "" });
           rerender(entry);
         } else if (!isModerator()) {
           // The event has no text; a fresh snapshot brings the restored message back in place.
@@ -437,8 +450,8 @@ function start(config) {
     const focusInside = entry.el.contains(document.activeElement);
     entry.el.remove();
     state.messages.delete(entry.data.id);
-    if (focusInside) ui.log.focus();
     log.renderEmpty();
+    if (focusInside) roving.focus();
   }
 
   /**
@@ -472,10 +485,15 @@ function start(config) {
   }
 
   function rerender(entry) {
+    const focused = entry.el === document.activeElement;
     const fresh = renderMessage(entry);
     entry.el.replaceWith(fresh);
     entry.el = fresh;
+    roving.refresh();
+    if (focused) fresh.focus();
   }
+
+  const isMine = (m) => m.author_kind === "user" && m.author?.id === me.id;
 
   function authorName(message) {
     if (message.author_kind === "coach") return message.coach_name || config.lounge.coach_name || "Coach";
@@ -485,7 +503,9 @@ function start(config) {
 
   function renderMessage(entry) {
     const m = entry.data;
-    const mine = m.author_kind === "user" && m.author?.id === me.id;
+    const mine = isMine(m);
+    // Only moderators get a hidden message's text; its author gets the notice in its place.
+    const withheld = m.hidden && !isModerator();
     const streaming = m.status === "streaming";
     const head = el(
       "p",
@@ -502,9 +522,16 @@ function start(config) {
       timeStamp(m.created_at),
       m.edited_at ? el("span", { class: "muted msg-flag", text: "edited" }) : null,
       m.pinned ? el("span", { class: "badge msg-flag", text: "pinned" }) : null,
-      m.hidden ? el("span", { class: "badge badge-warn msg-flag", text: `hidden${m.hidden_reason ? `: ${m.hidden_reason}` : ""}` }) : null,
+      m.hidden && !withheld ? el("span", { class: "badge badge-warn msg-flag", text: `hidden${m.hidden_reason ? `: ${m.hidden_reason}` : ""}` }) : null,
     );
-    const body = messageBody(m, entry.live);
+    const body = withheld
+      ? el(
+          "div",
+          { class: "msg-body msg-hidden-note", "data-body": true, "data-hidden-note": true, tabindex: "-1" },
+          el("p", { text: `Hidden by a moderator${m.hidden_reason ? `: ${m.hidden_reason}` : "."}` }),
+          el("p", { class: "muted", text: "Only you see this notice; the others no longer see your message." }),
+        )
+      : messageBody(m, entry.live);
     const item = el(
       "li",
       {
@@ -690,7 +717,12 @@ function start(config) {
     if (!socket.send({ type: "message.edit", message_id: entry.data.id, body, ref })) toast("Not connected; your edit was not saved.", { kind: "warning" });
   }
 
-  function resolveReport(report, action) {
+  async function resolveReport(report, action) {
+    if (action === "delete") {
+      const by = report.reporter?.name || "Someone";
+      const help = "Nobody will see the text again, moderators included. The report and the log keep a record.";
+      if (!(await confirmAction({ title: `Delete the message ${by} reported?`, help, ok: "Delete" }))) return;
+    }
     const ref = `resolve-${uuid()}`;
     state.refs.set(ref, { kind: "resolve" });
     if (!socket.send({ type: "report.resolve", report_id: report.id, action, ref })) toast("Not connected; try again in a moment.", { kind: "warning" });
@@ -728,6 +760,7 @@ function start(config) {
     const aboutMe = user.id === me.id;
     if (aboutMe && event === "member.kicked") setRemoved("A moderator removed you from this lounge.");
     if (aboutMe && event === "member.banned") setRemoved("A moderator banned you from this lounge.");
+    if (aboutMe && event === "member.role_changed") onMyRole(data.role); // a `rights` frame follows
     if (!isModerator()) return;
     const row = state.members.get(user.id);
     switch (event) {
@@ -755,6 +788,21 @@ function start(config) {
     renderMembers();
   }
 
+  function onMyRole(role) {
+    const wasModerator = isModerator();
+    applyRights({ role, moderator: role === "owner" || role === "moderator" });
+    if (role === "owner") toast("You now own this lounge.");
+    // The member list, reports and room controls are for moderators: a new one reloads to get them.
+    if (!wasModerator && isModerator()) toast("Reload the page for the member list and the room controls.", { kind: "warning" });
+  }
+
+  async function makeOwner(row) {
+    const help = `${row.name} becomes the owner and can change roles; you stay a moderator, and can then leave.`;
+    if (await confirmAction({ title: `Make ${row.name} the owner of ${config.lounge.title}?`, help, ok: "Make owner" })) {
+      moderate("transfer_ownership", { user_id: row.id });
+    }
+  }
+
   function renderMembers() {
     if (!ui.members) return;
     const rows = [...state.members.values()];
@@ -769,6 +817,7 @@ function start(config) {
         if (muted) badges.push(el("span", { class: "badge badge-warn", title: new Date(row.muted_until).toLocaleString(), text: `muted until ${clock(row.muted_until)}` }));
         if (row.banned) badges.push(el("span", { class: "badge badge-danger", text: "banned" }));
         const actions = [];
+        if (isOwner() && row.id !== me.id && !row.banned) actions.push(["Make owner…", "make-owner", () => makeOwner(row)]);
         if (row.id !== me.id && !staff) {
           if (row.banned) actions.push(["Unban", "unban", () => moderate("unban", { user_id: row.id })]);
           else {
@@ -841,7 +890,7 @@ function start(config) {
         input.removeEventListener("keydown", onKey);
         if (dialog.open) dialog.close();
         if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
-        else ui.log.focus();
+        else roving.focus();
         resolve(result);
       };
       const onSubmit = (event) => {

@@ -56,6 +56,8 @@ def test_every_durable_lounge_event_is_exactly_its_typeddict(capture_events: Cap
     services.member_kick(lounge=lounge, moderator=moderator, member=reporter, reason="noise")
     services.lounge_join(lounge=lounge, user=reporter)
     services.lounge_leave(lounge=lounge, user=reporter)
+    owner = _person(lounge, LoungeRole.OWNER)
+    services.lounge_ownership_transfer(lounge=lounge, owner=owner, member=moderator)
     services.member_ban(lounge=lounge, moderator=moderator, member=member, reason="abuse")
     services.member_unban(lounge=lounge, moderator=moderator, member=member)
     # and the coach reply, which cited a note, is swept after its worker vanished

@@ -487,3 +487,75 @@ def test_a_mute_needs_minutes_once_the_member_is_found(lounge: Any) -> None:
         services.moderation_apply(lounge=lounge, moderator=moderator, action="mute", user_id=member.pk)
     assert (refusal.value.code, refusal.value.field) == ("invalid", "minutes")
     assert LoungeMembership.objects.get(lounge=lounge, user=member).muted_until is None
+
+
+# ------------------------------------------------------------------------------------------ ownership
+def test_the_owner_cannot_leave_and_is_told_how_to_hand_over(lounge: Any, capture_events: CapturedEvents) -> None:
+    """Given an owner, when they leave, they are refused with `owner_cannot_leave` and a message that
+    says what to do; they stay the owner and nothing is published. A moderator may leave."""
+    owner = _member(lounge, LoungeRole.OWNER)
+    moderator = _member(lounge, LoungeRole.MODERATOR)
+
+    with pytest.raises(LoungeError) as refusal:
+        services.lounge_leave(lounge=lounge, user=owner)
+
+    assert refusal.value.code == "owner_cannot_leave"
+    assert "Make owner" in refusal.value.message
+    assert LoungeMembership.objects.get(lounge=lounge, user=owner).role == LoungeRole.OWNER
+    assert capture_events.events() == []
+    assert services.lounge_leave(lounge=lounge, user=moderator) is True
+
+
+def test_the_owner_hands_the_lounge_to_a_member_then_may_leave(lounge: Any, capture_events: CapturedEvents) -> None:
+    """Given an owner and a member, when the owner transfers ownership (through `moderate`, as the
+    socket sends it), the member owns the lounge, the old owner is a moderator, the transfer is
+    audited, and one `member.role_changed` per person is published; then the old owner may leave."""
+    owner = _member(lounge, LoungeRole.OWNER)
+    member = _member(lounge)
+
+    action = services.moderation_apply(lounge=lounge, moderator=owner, action="transfer_ownership", user_id=member.pk)
+
+    assert action == "transfer_ownership"
+    roles = dict(LoungeMembership.objects.filter(lounge=lounge).values_list("user_id", "role"))
+    assert roles == {owner.pk: LoungeRole.MODERATOR, member.pk: LoungeRole.OWNER}
+    (audit,) = AuditEvent.objects.filter(action="lounge.ownership_transferred")
+    assert (audit.actor_id, audit.target_id, audit.details["previous"], audit.details["previous_owner"]) == (
+        owner.pk,
+        str(member.pk),
+        "member",
+        owner.pk,
+    )
+    assert _durable(capture_events, lounge) == [
+        {"type": "member.role_changed", "user": _user(member), "by": owner.pk, "role": "owner"},
+        {"type": "member.role_changed", "user": _user(owner), "by": owner.pk, "role": "moderator"},
+    ]
+    assert services.lounge_leave(lounge=lounge, user=owner) is True
+    assert list(LoungeMembership.objects.filter(lounge=lounge).values_list("user_id", "role")) == [
+        (member.pk, LoungeRole.OWNER)
+    ]
+
+
+def test_only_the_owner_transfers_ownership_and_only_to_a_member(lounge: Any, capture_events: CapturedEvents) -> None:
+    """A moderator cannot transfer; the owner cannot transfer to themselves, to a banned member, or
+    to someone outside the lounge. Each refusal changes nothing and publishes nothing."""
+    owner = _member(lounge, LoungeRole.OWNER)
+    moderator = _member(lounge, LoungeRole.MODERATOR)
+    banned = _member(lounge)
+    LoungeMembership.objects.filter(user=banned).update(is_banned=True)
+    outsider = UserFactory.create()
+    Membership.objects.create(user=outsider, organisation=lounge.organisation, role=Role.LEARNER)
+    refused = [
+        ({"owner": moderator, "member": banned}, ("not_allowed", None)),
+        ({"owner": moderator, "member": owner}, ("not_allowed", None)),
+        ({"owner": owner, "member": owner}, ("invalid", "user_id")),
+        ({"owner": owner, "member": banned}, ("not_found", "user_id")),
+        ({"owner": owner, "member": outsider}, ("not_found", "user_id")),
+    ]
+    for arguments, outcome in refused:
+        with pytest.raises(LoungeError) as refusal:
+            services.lounge_ownership_transfer(lounge=lounge, **arguments)
+        assert (refusal.value.code, refusal.value.field) == outcome
+    roles = dict(LoungeMembership.objects.filter(lounge=lounge).values_list("user_id", "role"))
+    assert roles == {owner.pk: LoungeRole.OWNER, moderator.pk: LoungeRole.MODERATOR, banned.pk: LoungeRole.MEMBER}
+    assert capture_events.events() == []
+    assert not AuditEvent.objects.filter(action="lounge.ownership_transferred").exists()

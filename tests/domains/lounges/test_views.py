@@ -7,6 +7,7 @@ a person is banned from answers 404, exactly like a lounge that does not exist (
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -301,3 +302,57 @@ def test_another_organisations_lounge_cannot_be_joined(client: Client) -> None:
     client.force_login(user)
     assert client.post(f"/lounges/{foreign.slug}/join/").status_code == 404
     assert not LoungeMembership.objects.filter(user=user).exists()
+
+
+def test_the_owner_cannot_leave_and_the_list_says_how_to_hand_over(client: Client, lounge: Any) -> None:
+    """The lounge list offers the owner no Leave button but says how to hand the lounge over; a
+    leave posted anyway is refused, the list shows why, and the owner is still the owner."""
+    owner = member_of(lounge, LoungeRole.OWNER)
+    client.force_login(owner)
+
+    listed = client.get("/lounges/").content.decode()
+    assert f'action="/lounges/{lounge.slug}/leave/"' not in listed
+    assert "hand it to another member" in listed
+
+    response = client.post(f"/lounges/{lounge.slug}/leave/", follow=True)
+
+    assert response.redirect_chain == [("/lounges/", 302)]
+    page = response.content.decode()
+    assert "You own this lounge, so you cannot leave it yet" in page
+    assert "Make owner" in page
+    assert "You left" not in page
+    assert LoungeMembership.objects.get(lounge=lounge, user=owner).role == LoungeRole.OWNER
+
+
+def test_leaving_asks_for_confirmation_first(client: Client, lounge: Any) -> None:
+    """The Leave buttons of the list and the room carry a confirmation (a <dialog> opened by
+    frontend/static/js/confirm.js; no inline script), and the list loads that module."""
+    user = member_of(lounge)
+    client.force_login(user)
+
+    for url in ("/lounges/", f"/lounges/{lounge.slug}/"):
+        page = client.get(url).content.decode()
+        form_at = page.index(f'action="/lounges/{lounge.slug}/leave/"')
+        form = page[page.rindex("<form", 0, form_at) : page.index("</form>", form_at)]
+        assert "data-confirm=" in form, url
+        assert "Leave Interview practice?" in form, url
+        assert "/static/js/confirm.js" in page, url
+
+
+def test_the_list_shows_each_lounges_access_in_full(client: Client) -> None:
+    """Badges say "Open", "Members only" and "Invite only", whole words, with or without a category."""
+    organisation = OrganisationFactory.create()
+    user = person(organisation)
+    LoungeFactory.create(organisation=organisation, title="Open room", category="")
+    LoungeFactory.create(
+        organisation=organisation, title="Members room", category="Careers", access=LoungeAccess.MEMBERS
+    )
+    invited = LoungeFactory.create(organisation=organisation, title="Invited room", access=LoungeAccess.INVITE)
+    LoungeMembership.objects.create(lounge=invited, user=user)
+    client.force_login(user)
+
+    page = client.get("/lounges/").content.decode()
+
+    shown = re.findall(r'<span class="badge"[^>]*>([^<]*)</span>', page)
+    assert {"Open", "Members only", "Invite only", "Careers"} <= set(shown)
+    assert not any("…" in text or text.endswith(":") for text in shown)
