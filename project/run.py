@@ -4,21 +4,31 @@
    the embedded PostgreSQL has an owner role and an application role (project/embedded.py).
 2. Migrate as the owner (DATABASE_OWNER_URL), and seed the idempotent demo as the application.
 3. Run the Procfile (daphne, both Celery workers, beat) through honcho.
-4. Print the URL and the demo logins.
-Ctrl-C (or SIGTERM) stops every process, the embedded servers included.
+4. Print boot progress, then the URL and the demo logins.
+Ctrl-C, SIGINT, SIGTERM or SIGHUP stops every process, the embedded servers last. The handlers are
+installed explicitly: a launcher started in the background by a script inherits SIGINT ignored.
+
+PORT (8000), VALKEY_PORT (any free one) and COACHWIRE_DATA_DIR (.data/) choose where it runs, so a
+second launcher (tests/project/test_run.py) does not disturb the first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
-from project.embedded import ensure_services
+from project.embedded import EmbeddedServices, ensure_services
+from workers.heartbeat import HEARTBEAT_PREFIX, WORKER_POOLS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,37 +50,114 @@ def _banner(port: int) -> str:
     return "\n".join(lines)
 
 
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _boot_progress(port: int, redis: Any) -> dict[str, bool]:
+    """Which parts serve yet: daphne accepts connections, and each worker pool sent a heartbeat.
+    Read without asking /healthz, whose 503s until then would each be logged as an error."""
+    queues: set[str] = set()
+    try:
+        for key in redis.scan_iter(match=f"{HEARTBEAT_PREFIX}*", count=100):
+            raw = redis.get(key)
+            if raw:
+                queues.update(json.loads(raw).get("queues", []))
+    except Exception:  # noqa: BLE001, S110 - Redis not answering is "not up yet" here
+        pass
+    return {"web": _port_open(port), **{pool: queue in queues for pool, queue in WORKER_POOLS.items()}}
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 def _wait_until_up(port: int, deadline: float) -> bool:
-    """Until /healthz says every part is up: the database, Redis, and both worker pools."""
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.5)
+    """Until every part is up (the database and Redis are already: the migration ran), printing
+    progress as it changes; then /healthz must agree."""
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=2)
+    shown: dict[str, bool] = {}
+    try:
+        while time.monotonic() < deadline:
+            parts = _boot_progress(port, client)
+            if parts != shown:
+                shown = parts
+                marks = "  ".join(f"{name} {'✓' if up else '…'}" for name, up in parts.items())
+                print(f"Starting: database ✓  redis ✓  {marks}", flush=True)
+            if all(parts.values()) and _healthy(port):
+                return True
+            time.sleep(0.5)
+    finally:
+        client.close()
     return False
+
+
+def _stop_honcho(honcho: subprocess.Popen[bytes]) -> None:
+    """honcho forwards SIGTERM to every process it started (each in a session of its own) and kills
+    them after 5 s; whatever still runs after that, or if honcho itself hangs, is killed here."""
+    import psutil
+
+    try:
+        started = psutil.Process(honcho.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        started = []
+    if honcho.poll() is None:
+        os.killpg(honcho.pid, signal.SIGTERM)
+        try:
+            honcho.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(honcho.pid, signal.SIGKILL)
+            honcho.wait()
+    for process in started:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(started, timeout=5)
+
+
+def _stop_on_signals() -> None:
+    """The first SIGINT, SIGTERM or SIGHUP stops everything (as Ctrl-C); later ones only say so,
+    so that they cannot cut the shutdown short and leave a server running."""
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:
+            print("Coachwire is stopping; it stops the embedded servers last.", flush=True)
+            return
+        stopping = True
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
 
 
 def main() -> int:
     os.chdir(ROOT)
+    _stop_on_signals()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
     port = int(os.environ.setdefault("PORT", "8000"))
-    data_root = ROOT / ".data"
-    data_root.mkdir(exist_ok=True)
-    services = ensure_services(data_root, valkey_port=int(os.environ.get("VALKEY_PORT", "0")) or None)
+    data_root = Path(os.environ.get("COACHWIRE_DATA_DIR") or ROOT / ".data")
+    data_root.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("EMAIL_FILE_PATH", str(data_root / "mail"))
+    services: EmbeddedServices | None = None
     honcho: subprocess.Popen[bytes] | None = None
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     try:
+        services = ensure_services(data_root, valkey_port=int(os.environ.get("VALKEY_PORT", "0")) or None)
         manage = [sys.executable, "manage.py"]
         # Migrations run as the owner role; everything else, the demo seed included, as the application
         # role that owns nothing (ARCHITECTURE.md §9). Without DATABASE_OWNER_URL, one role does both.
         owner_env = dict(os.environ, DATABASE_URL=services.database_owner_url or os.environ["DATABASE_URL"])
+        print("Starting: migrating the database…", flush=True)
         subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True, env=owner_env)
         subprocess.run([*manage, "seed_demo"], check=True)
         # The children find the venv's python first, and inherit DATABASE_URL (the application role)
@@ -88,14 +175,11 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if honcho is not None and honcho.poll() is None:
-            # honcho forwards SIGTERM to every process it started, then waits for them.
-            os.killpg(honcho.pid, signal.SIGTERM)
-            try:
-                honcho.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(honcho.pid, signal.SIGKILL)
-        services.stop()
+        print("Coachwire is stopping…", flush=True)
+        if honcho is not None:
+            _stop_honcho(honcho)
+        if services is not None:
+            services.stop()
         print("Coachwire stopped.", flush=True)
 
 

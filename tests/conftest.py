@@ -11,8 +11,10 @@ from template1 (project/embedded.py). The live stack serves as the application r
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import os
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -34,12 +36,29 @@ def pytest_configure(config: pytest.Config) -> None:
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         from project.embedded import ensure_services
 
+        _stop_on_signals()
         # Each run gets its own throwaway servers, so parallel runs never share a test database.
         root = Path(tempfile.mkdtemp(prefix="coachwire-test-", dir=os.environ.get("COACHWIRE_TEST_TMP")))
         _services = ensure_services(root, throwaway=True)
+        # pytest_unconfigure stops them; atexit too if pytest ends another way. If this process is
+        # killed outright, each server's watcher stops it (project/embedded.py `_guard`).
+        atexit.register(_services.stop)
     from django.conf import settings
 
     settings.DATABASES  # noqa: B018 - load settings now; pytest-django's trylast hook then sets Django up
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, SIGTERM (a CI timeout) and SIGHUP end the session the way Ctrl-C does, so that
+    pytest_unconfigure stops the servers; SIGINT is handled explicitly because a process started
+    in the background by a script inherits it ignored."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
