@@ -30,8 +30,9 @@ def monitoring_token_sent(request: HttpRequest) -> bool:
 
 
 def monitoring_open() -> bool:
-    """With no token configured, a DEBUG process serves monitoring details to anyone."""
-    return not settings.METRICS_TOKEN and bool(settings.DEBUG)
+    """With no token configured, a process that says so (`MONITORING_OPEN`: `make run` on loopback,
+    or DEBUG) serves monitoring details to anyone."""
+    return not settings.METRICS_TOKEN and bool(settings.DEBUG or settings.MONITORING_OPEN)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import copy
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from domains.accounts.forms import MemberRolesForm, OrganisationSwitchForm
+from domains.accounts.forms import AccountSettingsForm, MemberRolesForm, OrganisationSwitchForm
 from domains.accounts.http import AuthenticatedRequest, organisation_or_404
 from domains.accounts.models import Organisation, Role
 from domains.accounts.selectors import member_get, member_list, organisation_list_for_user, roles_for_user
@@ -46,8 +49,14 @@ _PANELS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-@login_required
-def home(request: AuthenticatedRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
+    """The dashboard for a signed-in person; for a visitor, what Coachwire is and how to get in."""
+    if not request.user.is_authenticated:
+        return render(request, "landing.html")
+    return _dashboard(cast(AuthenticatedRequest, request))
+
+
+def _dashboard(request: AuthenticatedRequest) -> HttpResponse:
     roles = request.roles
     panels = [
         {"role": role, "title": title, "body": body, "url": reverse(url_name) if url_name else None, "action": action}
@@ -59,6 +68,19 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         "home.html",
         {"panels": panels, "organisations": organisation_list_for_user(user=request.user)},
     )
+
+
+@login_required
+def account_settings_view(request: AuthenticatedRequest) -> HttpResponse:
+    """The person's name and time zone; password, email and two-factor are allauth's pages, linked here."""
+    # A copy: validating writes the valid fields onto the instance, and a refused form must leave
+    # the page (its header shows request.user) as it was.
+    form = AccountSettingsForm(request.POST or None, instance=copy.copy(request.user))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your settings are saved.")
+        return redirect("accounts:settings")
+    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required

@@ -12,6 +12,10 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_ID = 1
+# The Sites row (domains/accounts/migrations/0002_site_name.py) and allauth's mail subjects carry
+# the product's name, not Django's "example.com".
+SITE_NAME = env("SITE_NAME", default="Coachwire")
+SITE_DOMAIN = env("SITE_DOMAIN", default="localhost:8000")
 
 INSTALLED_APPS = [
     "daphne",
@@ -151,6 +155,7 @@ ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_FORMS = {"signup": "domains.accounts.forms.SignupForm"}
 ACCOUNT_ADAPTER = "domains.accounts.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
@@ -187,8 +192,10 @@ WHITENOISE_USE_FINDERS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# /metrics, and /healthz details, need `Authorization: Bearer <this>`; unset: only DEBUG serves them.
+# /metrics, and /healthz details, need `Authorization: Bearer <this>`; unset: only a process with
+# MONITORING_OPEN (make run, on loopback: project/settings/dev.py) or DEBUG serves them.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+MONITORING_OPEN = False
 
 # ---------------------------------------------------------------- logging
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

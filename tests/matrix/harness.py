@@ -425,7 +425,8 @@ def concrete_path(key: str, row: dict[str, Any], endpoint: dict[str, Any], value
 def _normalise_body(body: bytes, values: dict[str, Any]) -> str:
     text = body.decode("utf-8", "replace")
     for name, value in values.items():
-        text = text.replace(str(value), "{" + name + "}")
+        # Whole values only: a page's own digits (`utf-8`, `initial-scale=1`) are not ids.
+        text = re.sub(rf"(?<![\w.=-]){re.escape(str(value))}(?![\w.-])", "{" + name + "}", text)
     text = re.sub(r"[A-Za-z0-9]{64}", "<token>", text)
     return re.sub(r'nonce="[^"]*"', 'nonce=""', text)
 
