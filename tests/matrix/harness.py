@@ -438,8 +438,12 @@ def http_label(response: Any, values: dict[str, Any]) -> int | str:
         location = response.get("Location", "").split("?", 1)[0]
         if location.endswith(("/accounts/login/", "/admin/login/", "/manage/login/")):
             return f"{status} login"
+        # Only values of the request's own path name a redirect's target (`/members/{user_id}/`); a
+        # body field's id (a lounge chosen in a form) may equal a new row's id by chance.
+        asked = str(getattr(response, "request", {}).get("PATH_INFO", "")).rstrip("/") + "/"
         for name, value in values.items():
-            location = location.replace(f"/{value}/", "/{" + name + "}/")
+            if f"/{value}/" in asked:
+                location = location.replace(f"/{value}/", "/{" + name + "}/")
         # An id the request created (a new note, say) differs from run to run.
         location = re.sub(r"/\d+/", "/<id>/", location)
         return f"{status} {location}"
