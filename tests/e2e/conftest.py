@@ -91,19 +91,42 @@ def login_browser(context: Any, live_stack: Any) -> Any:
 
 
 @pytest.fixture
-def learner() -> Any:
+def policies() -> list[Any]:
+    """Published policies: everyone in these tests accepts them, so the consent page stays away."""
+    from domains.compliance.services import policy_publish
+
+    return [
+        policy_publish(kind="privacy", version="1", title="Privacy policy", body="We keep little."),
+        policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
+    ]
+
+
+def harbour_lounge(**fields: Any) -> Any:
+    """The lounge "Interview practice" of "Harbour Academy", with the offline coach; `fields`
+    override the lounge's."""
+    from domains.accounts.models import Organisation
+    from tests.factories.lounges import LoungeFactory
+
+    organisation, _ = Organisation.objects.get_or_create(slug="harbour", defaults={"name": "Harbour Academy"})
+    defaults = {
+        "slug": "interview-practice",
+        "title": "Interview practice",
+        "topic": "Mock interviews, feedback and nerves",
+        "coach_provider": "offline",
+    }
+    return LoungeFactory.create(organisation=organisation, **{**defaults, **fields})
+
+
+@pytest.fixture
+def learner(policies: list[Any]) -> Any:
     """A consenting learner of one organisation, "Harbour Academy" (the policies are published and
     accepted, so no consent page stands in the way)."""
     # Imported here: conftest modules load before pytest-django sets Django up.
     from domains.accounts.models import Membership, Organisation, Role
-    from domains.compliance.services import consent_record, policy_publish
+    from domains.compliance.services import consent_record
     from tests.factories import UserFactory
 
-    policies = [
-        policy_publish(kind="privacy", version="1", title="Privacy policy", body="We keep little."),
-        policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
-    ]
-    organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
+    organisation, _ = Organisation.objects.get_or_create(slug="harbour", defaults={"name": "Harbour Academy"})
     user = UserFactory.create(display_name="Ana Learner")
     Membership.objects.create(user=user, organisation=organisation, role=Role.LEARNER)
     consent_record(user=user, documents=policies, request=None)

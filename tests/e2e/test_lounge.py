@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from domains.accounts.models import Membership, Organisation, Role, User
-from domains.compliance.services import consent_record, policy_publish
+from domains.accounts.models import Membership, Role, User
+from domains.compliance.services import consent_record
 from domains.lounges.models import Lounge, LoungeMembership, LoungeRole, Message
+from tests.e2e.conftest import harbour_lounge
 from tests.factories import UserFactory
-from tests.factories.lounges import LoungeFactory, MessageFactory
+from tests.factories.lounges import MessageFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -23,26 +24,9 @@ SCREENSHOTS = "/tmp/lounge-{name}.png"
 
 
 @pytest.fixture
-def policies() -> list[Any]:
-    """Published policies: everyone in these tests has accepted them, so the consent page stays away."""
-    return [
-        policy_publish(kind="privacy", version="1", title="Privacy policy", body="We keep little."),
-        policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
-    ]
-
-
-@pytest.fixture
 def lounge(policies: list[Any]) -> Lounge:
     """An open lounge with the offline coach."""
-    organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
-    lounge = LoungeFactory.create(
-        organisation=organisation,
-        slug="interview-practice",
-        title="Interview practice",
-        topic="Mock interviews, feedback and nerves",
-        coach_name="Coach Kim",
-        coach_provider="offline",
-    )
+    lounge: Lounge = harbour_lounge(coach_name="Coach Kim")
     return lounge
 
 

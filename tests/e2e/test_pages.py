@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from domains.accounts.models import Membership, Organisation, Role, User
-from domains.compliance.services import consent_record, policy_publish
+from domains.accounts.models import Membership, Role, User
+from domains.compliance.services import consent_record
 from domains.lounges.models import LoungeMembership, LoungeRole
+from tests.e2e.conftest import harbour_lounge
 from tests.factories import UserFactory
-from tests.factories.lounges import LoungeFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -50,22 +50,11 @@ def phone(browser: Any, live_stack: Any) -> Any:
 
 
 @pytest.fixture
-def member_in_locked_lounge() -> User:
+def member_in_locked_lounge(policies: list[Any]) -> User:
     """A consenting staff member (the longest navigation) of a lounge that is locked, so the
     room shows its warning badge."""
-    policies = [
-        policy_publish(kind="privacy", version="1", title="Privacy policy", body="We keep little."),
-        policy_publish(kind="terms", version="1", title="Terms of use", body="Be kind."),
-    ]
-    organisation = Organisation.objects.create(name="Harbour Academy", slug="harbour")
-    lounge = LoungeFactory.create(
-        organisation=organisation,
-        slug="interview-practice",
-        title="Interview practice",
-        topic="Mock interviews, feedback and nerves",
-        coach_provider="offline",
-        is_locked=True,
-    )
+    lounge = harbour_lounge(is_locked=True)
+    organisation = lounge.organisation
     user: User = UserFactory.create(display_name="Sam Staff-Member")
     for role in (Role.STAFF, Role.MENTOR, Role.LEARNER):
         Membership.objects.create(user=user, organisation=organisation, role=role)

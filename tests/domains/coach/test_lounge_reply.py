@@ -76,8 +76,9 @@ def test_a_summons_without_a_question_asks_for_a_response_to_the_conversation(bo
     assert GROUP_CHAT_RULE in system
 
 
-def _coach_reply(lounge: Any, user: Any, *, reply_to: Message | None = None) -> Message:
-    reply = Message.objects.create(
+def _streaming_reply(lounge: Any, user: Any, *, reply_to: Message | None = None) -> Message:
+    """A coach reply as the summons service starts it: streaming, no text yet."""
+    return Message.objects.create(
         lounge=lounge,
         author_kind=AuthorKind.COACH,
         status=MessageStatus.STREAMING,
@@ -85,6 +86,10 @@ def _coach_reply(lounge: Any, user: Any, *, reply_to: Message | None = None) -> 
         coach_request_id="r",
         reply_to=reply_to,
     )
+
+
+def _coach_reply(lounge: Any, user: Any, *, reply_to: Message | None = None) -> Message:
+    reply = _streaming_reply(lounge, user, reply_to=reply_to)
     done = lounge_reply_generate(message_id=reply.pk)
     assert done is not None
     return done
@@ -154,13 +159,7 @@ def test_the_offline_coach_answers_once_even_when_the_task_runs_twice() -> None:
     lounge = LoungeFactory.create(coach_provider="offline")
     user = UserFactory.create()
     MessageFactory.create(lounge=lounge, author=user, body="What should I practise first?")
-    reply = Message.objects.create(
-        lounge=lounge,
-        author_kind=AuthorKind.COACH,
-        status=MessageStatus.STREAMING,
-        summoned_by=user,
-        coach_request_id="r",
-    )
+    reply = _streaming_reply(lounge, user)
     done = lounge_reply_generate(message_id=reply.pk)
     assert done is not None
     assert done.status == MessageStatus.COMPLETE
