@@ -84,7 +84,10 @@ def test_the_search_page_says_no_matching_passages(corpus: World) -> None:
     client.force_login(corpus.learner)
     for url in ("/notes/?q=zzzqqq", "/notes/search/?q=zzzqqq"):
         body = client.get(url).content.decode()
-        assert "No matching passages for “zzzqqq”." in body
+        # said once on screen (the empty state), and announced once by the status line, which is
+        # visually hidden so that the page does not show it twice
+        assert '<span class="visually-hidden">No matching passages for “zzzqqq”.</span>' in body
+        assert body.count("<strong>No matching passages.</strong>") == 1
         assert "passages found" not in body
         assert 'class="note-hit"' not in body
 
