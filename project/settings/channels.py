@@ -59,6 +59,9 @@ REALTIME_RETENTION_SECONDS = env.int("REALTIME_RETENTION_SECONDS", default=24 * 
 REALTIME_RETENTION_SWEEP_SECONDS = env.int("REALTIME_RETENTION_SWEEP_SECONDS", default=600)
 # The client's heartbeat (ping) interval, sent to it in every snapshot.
 REALTIME_HEARTBEAT_SECONDS = env.int("REALTIME_HEARTBEAT_SECONDS", default=25)
+# On every ping the socket's stream heads are checked against its cursors and a missed durable event
+# is replayed (docs/realtime-protocol.md, "Delivery"): the bound on a lost event is the heartbeat.
+REALTIME_TAIL_CHECK = env.bool("REALTIME_TAIL_CHECK", default=True)
 # The token bucket for inbound socket messages, per connection.
 REALTIME_RATE_CAPACITY = env.int("REALTIME_RATE_CAPACITY", default=20)
 REALTIME_RATE_REFILL_PER_SECOND = env.float("REALTIME_RATE_REFILL_PER_SECOND", default=5.0)

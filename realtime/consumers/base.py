@@ -582,6 +582,23 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_ping(self, message: PingMessage) -> None:
         await self.send_json(with_ref({"type": "pong"}, message.ref))
+        if settings.REALTIME_TAIL_CHECK:
+            self._queue(self._repair_tails())
+
+    async def _repair_tails(self) -> None:
+        """The bound on a lost durable event: every heartbeat, compare the heads of the streams this
+        socket follows with its cursors and replay what it missed from the database, without waiting
+        for a next event. A dropped group message (channel-layer capacity) and an event whose
+        process died between commit and send are repaired the same way. One query per ping. Runs
+        behind the events already queued, so it sees the cursors they advanced."""
+        async with self._delivery:
+            if self.closing or not self.cursors:
+                return
+            heads = await database_sync_to_async(stream_cursors)(list(self.cursors))
+            behind = {stream: cursor for stream, cursor in self.cursors.items() if heads.get(stream, 0) > cursor}
+            if behind:
+                log.info("socket.tail_repaired", streams=sorted(behind), consumer=type(self).__name__)
+                await self._resume(behind)
 
     async def handle_resume(self, message: ResumeMessage) -> None:
         cursors = {stream: seq for stream, seq in message.cursors.items() if stream in self.streams}
