@@ -98,23 +98,23 @@ def _check_share(*, user: User, organisation_id: int, lounge: Lounge) -> None:
         raise Refusal("not_allowed", "Only the lounge's moderators maintain its shared notes.", field="lounge")
 
 
-def _audit(
-    *, user: User, note: Note, action: str, lounge_id: int | None, request: HttpRequest | None, **details: Any
-) -> None:
+def _audit(*, user: User, note: Note, action: str, lounge: Lounge, request: HttpRequest | None, **details: Any) -> None:
+    """A change to a shared note, with the lounge's slug and title as the audit line shows them
+    (compliance reads no lounge table)."""
     audit_record(
         actor=user,
         organisation=note.organisation,
         action=f"note.{action}",
         target=note,
-        details={"note": note.pk, "lounge": lounge_id, **_lounge_details(lounge_id), **details},
+        details={
+            "note": note.pk,
+            "lounge": lounge.pk,
+            "lounge_slug": lounge.slug,
+            "lounge_title": lounge.title,
+            **details,
+        },
         request=request,
     )
-
-
-def _lounge_details(lounge_id: int | None) -> dict[str, str]:
-    """The lounge's slug and title as the audit line shows them (compliance reads no lounge table)."""
-    lounge = Lounge.objects.filter(pk=lounge_id).values("slug", "title").first() if lounge_id else None
-    return {"lounge_slug": lounge["slug"], "lounge_title": lounge["title"]} if lounge else {}
 
 
 # ---------------------------------------------------------------- writes
@@ -148,7 +148,7 @@ def note_create(
         pinned=pinned,
     )
     if lounge is not None:
-        _audit(user=user, note=note, action="shared_created", lounge_id=lounge.pk, request=request, title=title)
+        _audit(user=user, note=note, action="shared_created", lounge=lounge, request=request, title=title)
     enqueue(EMBED_TASK, note.pk)
     return note
 
@@ -176,7 +176,7 @@ def note_update(
         body=locked.body if isinstance(body, _Unset) else body,
         tags=locked.tags if isinstance(tags, _Unset) else tags,
     )
-    before_lounge_id = locked.lounge_id
+    before_lounge = locked.lounge
     if not isinstance(lounge, _Unset) and (lounge.pk if lounge else None) != locked.lounge_id:
         if lounge is None:
             if locked.owner_id != user.pk:
@@ -200,18 +200,18 @@ def note_update(
     locked.title, locked.body, locked.tags = new_title, new_body, new_tags
     if not isinstance(pinned, _Unset):
         locked.pinned = pinned
-    if locked.lounge_id != before_lounge_id:
+    if locked.lounge != before_lounge:
         changed += ["visibility", "lounge"]
     if not changed:
         return locked
     locked.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
-    for lounge_id in {before_lounge_id, locked.lounge_id} - {None}:
+    for touched in {shared for shared in (before_lounge, locked.lounge) if shared is not None}:
         action = (
             "shared_updated"
-            if lounge_id == locked.lounge_id == before_lounge_id
-            else ("shared_added" if lounge_id == locked.lounge_id else "shared_removed")
+            if touched == locked.lounge == before_lounge
+            else ("shared_added" if touched == locked.lounge else "shared_removed")
         )
-        _audit(user=user, note=locked, action=action, lounge_id=lounge_id, request=request, fields=changed)
+        _audit(user=user, note=locked, action=action, lounge=touched, request=request, fields=changed)
     if {"title", "body"} & set(changed):
         enqueue(EMBED_TASK, locked.pk)
     return locked
@@ -227,12 +227,12 @@ def note_delete(*, note: Note, user: User, request: HttpRequest | None = None) -
         return
     if not can_edit_note(user, locked):
         raise Refusal("not_allowed", "You cannot delete this note.")
-    if locked.lounge_id is not None:
+    if locked.lounge is not None:
         _audit(
             user=user,
             note=locked,
             action="shared_deleted",
-            lounge_id=locked.lounge_id,
+            lounge=locked.lounge,
             request=request,
             title=locked.title,
         )
