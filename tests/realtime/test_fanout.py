@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import override_settings
@@ -49,6 +51,13 @@ async def _join(lounge: Any, session: Any) -> tuple[Any, dict[str, Any]]:
 
 
 async def _group_size(stream: str) -> int:
+    """The channels in `stream`'s group, as the layer the sockets use holds them."""
+    layer = get_channel_layer()
+    if isinstance(layer, RedisPubSubChannelLayer):
+        # The pub/sub layer keeps groups only in memory, per event loop, and has no API to list them:
+        # read the set of this loop's layer (the test's loop, which runs the consumers).
+        loop_layer = layer._get_layer()
+        return len(loop_layer.groups.get(loop_layer._get_group_channel_name(stream), ()))
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
     return int(await get_async_redis().zcard(f"{prefix}:group:{stream}"))
 

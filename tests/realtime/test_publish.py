@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 from typing import Any, cast
 
 import pytest
 import time_machine
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -20,19 +17,9 @@ from realtime.models import StreamEvent
 from realtime.publish import publish_on_commit
 from realtime.replay import replay_after, stream_events_sweep
 from tests.events import Probe
+from tests.listen import GroupListener
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _listen(group: str) -> str:
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    await layer.group_add(group, channel)
-    return channel
-
-
-async def _receive(channel: str, timeout: float = 2) -> dict:
-    return await asyncio.wait_for(get_channel_layer().receive(channel), timeout)
 
 
 def test_seq_is_allocated_per_stream_without_gaps() -> None:
@@ -46,38 +33,33 @@ def test_seq_is_allocated_per_stream_without_gaps() -> None:
 
 async def test_event_is_sent_only_after_commit() -> None:
     """Subscribers see the event once the transaction commits, with its seq and payload."""
-    channel = await _listen("lounge.9")
+    async with GroupListener("lounge.9") as listener:
 
-    def publish_in_transaction() -> None:
-        with transaction.atomic():
-            publish_on_commit("lounge.9", Probe(type="message.created", id=5))
-            async_to_sync(_assert_nothing_yet)(channel)
+        def publish_in_transaction() -> None:
+            with transaction.atomic():
+                publish_on_commit("lounge.9", Probe(type="message.created", id=5))
+                listener.assert_nothing()
 
-    await database_sync_to_async(publish_in_transaction)()
-    message = await _receive(channel)
+        await database_sync_to_async(publish_in_transaction)()
+        message = await listener.areceive()
     assert (message["type"], message["seq"], message["event"]) == ("stream.event", 1, "message.created")
     frame = json.loads(message["text"])  # encoded once, sent as is to every socket of the group
     assert (frame["type"], frame["stream"], frame["seq"], frame["data"]) == ("event", "lounge.9", 1, {"id": 5})
 
 
-async def _assert_nothing_yet(channel: str) -> None:
-    with pytest.raises(asyncio.TimeoutError):
-        await _receive(channel, timeout=0.2)
-
-
 async def test_rolled_back_event_is_neither_stored_nor_sent() -> None:
     """A rollback leaves no row, no seq used, and nothing on the wire."""
-    channel = await _listen("lounge.8")
+    async with GroupListener("lounge.8") as listener:
 
-    def publish_then_fail() -> None:
-        with transaction.atomic():
-            publish_on_commit("lounge.8", Probe(type="message.created"))
-            raise RuntimeError("boom")
+        def publish_then_fail() -> None:
+            with transaction.atomic():
+                publish_on_commit("lounge.8", Probe(type="message.created"))
+                raise RuntimeError("boom")
 
-    with pytest.raises(RuntimeError):
-        await database_sync_to_async(publish_then_fail)()
-    assert not await StreamEvent.objects.filter(stream_id="lounge.8").aexists()
-    await _assert_nothing_yet(channel)
+        with pytest.raises(RuntimeError):
+            await database_sync_to_async(publish_then_fail)()
+        assert not await StreamEvent.objects.filter(stream_id="lounge.8").aexists()
+        await listener.aassert_nothing()
     row = await database_sync_to_async(publish_on_commit)("lounge.8", Probe(type="message.created"))
     assert row.seq == 1
 

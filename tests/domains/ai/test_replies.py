@@ -6,7 +6,6 @@ held."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,8 +14,6 @@ from datetime import timedelta
 from typing import Any, TypedDict
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connection
 from django.db.models.signals import pre_save
 from django.test.utils import CaptureQueriesContext
@@ -41,6 +38,7 @@ from realtime.models import StreamEvent
 from realtime.redis import get_sync_redis
 from tests.factories import OrganisationFactory, UserFactory
 from tests.factories.lounges import LoungeFactory
+from tests.listen import GroupListener
 
 pytestmark = pytest.mark.django_db
 
@@ -136,11 +134,6 @@ def _written_meanwhile(model: type[StreamedReply], column: str, value: str) -> I
         pre_save.disconnect(write, sender=model)
 
 
-async def _receive(layer: Any, channel: str, count: int) -> list[dict[str, Any]]:
-    """`count` messages, received on one event loop (channels_redis buffers per loop)."""
-    return [await asyncio.wait_for(layer.receive(channel), 2) for _ in range(count)]
-
-
 # ------------------------------------------------------------------------------------ the stream
 def test_deltas_go_out_as_the_callers_event_type_and_the_text_is_flushed(
     ai_settings: Any, fake_llm: Any, settings: Any, org: Any, learner: Any
@@ -150,25 +143,23 @@ def test_deltas_go_out_as_the_callers_event_type_and_the_text_is_flushed(
     # given a streaming reply whose stream a socket follows, and a provider scripted to answer
     settings.COACH_FLUSH_SECONDS = 0
     reply = _thread_reply()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(reply.stream, channel)
     text = "Start with the situation, then the task."
     fake_llm.queue({"text": text})
-    # when the kit streams it (a still clock: the first delta goes at once, the rest at the end)
-    outcome = reply_stream(
-        reply,
-        delta_event="interview.delta",
-        clock=lambda: 0.0,
-        organisation=org,
-        user=learner,
-        feature="coach",
-        messages=[{"role": "user", "content": "How?"}],
-        provider=provider_named("openai"),
-        enforce_quota=False,
-    )
-    # then the deltas are the caller's type and add up to the text
-    wire = [json.loads(message["text"]) for message in async_to_sync(_receive)(layer, channel, 2)]
+    with GroupListener(reply.stream) as listener:
+        # when the kit streams it (a still clock: the first delta goes at once, the rest at the end)
+        outcome = reply_stream(
+            reply,
+            delta_event="interview.delta",
+            clock=lambda: 0.0,
+            organisation=org,
+            user=learner,
+            feature="coach",
+            messages=[{"role": "user", "content": "How?"}],
+            provider=provider_named("openai"),
+            enforce_quota=False,
+        )
+        # then the deltas are the caller's type and add up to the text
+        wire = [json.loads(listener.receive()["text"]) for _ in range(2)]
     assert [(frame["event"], frame["stream"]) for frame in wire] == [("interview.delta", reply.stream)] * 2
     frames = [frame["data"] for frame in wire]
     assert [frame["id"] for frame in frames] == [reply.pk, reply.pk]

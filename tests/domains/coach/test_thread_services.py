@@ -8,8 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from domains.ai.replies import reply_live_text, reply_run_once
@@ -20,6 +18,7 @@ from domains.common.errors import Refusal
 from realtime.models import Stream
 from tests.domains.notes.helpers import World
 from tests.events import CapturedEvents
+from tests.listen import GroupListener
 from workers.tasks.coach import thread_streams_sweep_task
 
 pytestmark = pytest.mark.django_db
@@ -297,18 +296,16 @@ def test_deleting_a_thread_removes_it_and_its_stream_cancels_its_reply_and_close
     thread = _thread(world)
     _, reply, _ = _ask(world, thread)
     stream = thread.stream
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(stream, channel)
-    # when the owner deletes it
-    with django_capture_on_commit_callbacks(execute=True):
-        services.thread_delete(thread=thread, user=world.learner)
-    # then the rows are gone, the reply is cancelled and the socket hears force_close
-    assert not CoachThread.objects.filter(pk=thread.pk).exists()
-    assert not ThreadMessage.objects.filter(thread_id=thread.pk).exists()
-    assert not Stream.objects.filter(key=stream).exists()
-    assert chat_is_cancelled(cancel_key=reply.cancel_key)
-    control = async_to_sync(layer.receive)(channel)
+    with GroupListener(stream) as listener:
+        # when the owner deletes it
+        with django_capture_on_commit_callbacks(execute=True):
+            services.thread_delete(thread=thread, user=world.learner)
+        # then the rows are gone, the reply is cancelled and the socket hears force_close
+        assert not CoachThread.objects.filter(pk=thread.pk).exists()
+        assert not ThreadMessage.objects.filter(thread_id=thread.pk).exists()
+        assert not Stream.objects.filter(key=stream).exists()
+        assert chat_is_cancelled(cancel_key=reply.cancel_key)
+        control = listener.receive()
     assert {key: control[key] for key in ("stream", "action", "reason", "code")} == {
         "stream": stream,
         "action": "force_close",
