@@ -17,6 +17,7 @@ from typing import Final, Literal
 
 from typing_extensions import ReadOnly
 
+from realtime.pressure import UnderLoad
 from realtime.publish import Event, publish_ephemeral
 from realtime.redis import get_sync_redis
 
@@ -96,7 +97,9 @@ class DeltaCoalescer:
             # went out, so a joiner's text and the next delta's offset always meet.
             self.live.append(text)
         publish_ephemeral(
-            self.stream, TextDelta(type=self.event_type, id=self.message_id, offset=self.sent_upto, text=text)
+            self.stream,
+            TextDelta(type=self.event_type, id=self.message_id, offset=self.sent_upto, text=text),
+            under_load=UnderLoad.MERGE,
         )
         self.sent_upto += len(text)
         self.last_sent = self.clock() if now is None else now

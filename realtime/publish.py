@@ -15,7 +15,6 @@ as it is published (tests record them with the `capture_events` fixture).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
@@ -27,6 +26,7 @@ from typing_extensions import ReadOnly, TypedDict
 
 from realtime.loop import run_sync
 from realtime.models import Stream, StreamEvent, frame_event
+from realtime.pressure import UnderLoad, encode, merge_mark
 
 log = structlog.get_logger(__name__)
 
@@ -68,21 +68,27 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
         log.warning("realtime.group_send_failed", group=group, exc_info=True)
 
 
-def envelope(frame: dict[str, Any]) -> dict[str, Any]:
+def envelope(frame: dict[str, Any], *, under_load: UnderLoad = UnderLoad.KEEP) -> dict[str, Any]:
     """A frame as it travels the channel layer: encoded to JSON once for the whole group (each socket
     sends the same text, no per-socket encoding), with the few fields a consumer decides on kept
-    beside it: the stream, `seq`, the event type, its audience and whom it is about."""
+    beside it: the stream, `seq`, the event type, its audience and whom it is about, and for an
+    ephemeral event what may happen to it behind a backlog (realtime/pressure.py)."""
     data = frame.get("data") or {}
     about = data.get("user") if isinstance(data, dict) else None
-    return {
+    message = {
         "type": STREAM_MESSAGE,
         "stream": frame["stream"],
         "seq": frame.get("seq"),
         "event": frame["event"],
         "audience": data.get("audience") if isinstance(data, dict) else None,
         "about": about.get("id") if isinstance(about, dict) else None,
-        "text": json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str),
+        "text": encode(frame),
     }
+    if frame.get("seq") is None and under_load != UnderLoad.KEEP:
+        message["under_load"] = str(under_load)
+        if under_load == UnderLoad.MERGE:
+            message["merge"] = merge_mark(data)
+    return message
 
 
 def publish_on_commit(stream: str, event: Event) -> StreamEvent:
@@ -109,18 +115,20 @@ def _ephemeral_frame(stream: str, event: Event) -> dict[str, object]:
     return frame_event(stream, None, event["type"], payload, timezone.now().isoformat())
 
 
-def publish_ephemeral(stream: str, event: Event) -> None:
-    """Send `event` to the stream's sockets now. Nothing is stored; a socket that misses it misses it."""
-    _group_send(stream, envelope(_ephemeral_frame(stream, event)))
+def publish_ephemeral(stream: str, event: Event, *, under_load: UnderLoad = UnderLoad.KEEP) -> None:
+    """Send `event` to the stream's sockets now. Nothing is stored; a socket that misses it misses it.
+    `under_load`: whether it may merge with the previous piece of its text (`MERGE`, a `TextDelta`)
+    or be dropped (`DROP`) while it waits behind a backlog (realtime/pressure.py)."""
+    _group_send(stream, envelope(_ephemeral_frame(stream, event), under_load=under_load))
 
 
-async def apublish_ephemeral(stream: str, event: Event) -> None:
+async def apublish_ephemeral(stream: str, event: Event, *, under_load: UnderLoad = UnderLoad.KEEP) -> None:
     """`publish_ephemeral` for async callers (consumers: typing, presence)."""
     frame = _ephemeral_frame(stream, event)
     layer = get_channel_layer()
     if layer is None:
         return
-    await layer.group_send(stream, envelope(frame))
+    await layer.group_send(stream, envelope(frame, under_load=under_load))
 
 
 def stream_forget(stream: str) -> None:

@@ -4,38 +4,51 @@ from typing import Any
 
 from project.settings.environment import REDIS_MAX_CONNECTIONS, REDIS_URL, env
 
-CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            # socket_timeout above channels-redis's own 5 s blocking read: redis-py 8's 5 s default
-            # races it and kills the receive loop ("Timeout reading from …"), found by bench/.
-            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS, "socket_timeout": 30}],
-            "prefix": "cw-asgi",
-            # Per-process queue capacity. Over it, group_send drops silently (docs/stack-notes.md §2);
-            # durable events are repaired by resume, so this bounds memory, not correctness.
-            "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
-            "expiry": 60,
-            "group_expiry": 86400,
-        },
-    }
-}
-
-# The layer's backend: "redis" (default, above), "redis-pubsub" (RedisPubSubChannelLayer, no
-# capacity or expiry) or "inmemory" (one process only; bench baseline B3, never in production).
-CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="redis")
+# The layer (docs/decisions/0011-pubsub-layer.md): "redis-pubsub" (the default,
+# RedisPubSubChannelLayer: each process subscribes once per group it follows, and messages are pushed
+# to it over one connection, with no capacity to overflow), "redis" (RedisChannelLayer: per-process
+# Redis lists, kept as the bench's comparison) or "inmemory" (one process only; bench baseline B3).
+CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="redis-pubsub")
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if CHANNEL_LAYER_BACKEND == "redis-pubsub":
-    CHANNEL_LAYERS["default"] = {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "cw-asgi"},
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # socket_timeout bounds a publish to a Redis that stopped answering; the subscriber polls
+            # with its own 0.1 s timeout, so it never waits on this one.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "cw-asgi"},
+        }
+    }
+elif CHANNEL_LAYER_BACKEND == "redis":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # socket_timeout above channels-redis's own 5 s blocking read: redis-py 8's 5 s
+                # default races it and kills the receive loop ("Timeout reading from …"), found by bench/.
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS, "socket_timeout": 30}],
+                "prefix": "cw-asgi",
+                # Per-process queue capacity. Over it, group_send drops silently (docs/stack-notes.md
+                # §2); a dropped durable event is repaired by the tail check, a delta is lost.
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+                "expiry": 60,
+                "group_expiry": 86400,
+            },
+        }
     }
 elif CHANNEL_LAYER_BACKEND == "inmemory":
-    CHANNEL_LAYERS["default"] = {
-        "BACKEND": "channels.layers.InMemoryChannelLayer",
-        "CONFIG": {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000), "expiry": 60, "group_expiry": 86400},
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+                "expiry": 60,
+                "group_expiry": 86400,
+            },
+        }
     }
-elif CHANNEL_LAYER_BACKEND != "redis":
-    raise ValueError(f"CHANNEL_LAYER_BACKEND must be redis, redis-pubsub or inmemory, not {CHANNEL_LAYER_BACKEND!r}")
+else:
+    raise ValueError(f"CHANNEL_LAYER_BACKEND must be redis-pubsub, redis or inmemory, not {CHANNEL_LAYER_BACKEND!r}")
 
 # The protocol version sent in every snapshot; a client built for another version reloads.
 REALTIME_PROTOCOL_VERSION = 1
@@ -59,9 +72,13 @@ REALTIME_RETENTION_SECONDS = env.int("REALTIME_RETENTION_SECONDS", default=24 * 
 REALTIME_RETENTION_SWEEP_SECONDS = env.int("REALTIME_RETENTION_SWEEP_SECONDS", default=600)
 # The client's heartbeat (ping) interval, sent to it in every snapshot.
 REALTIME_HEARTBEAT_SECONDS = env.int("REALTIME_HEARTBEAT_SECONDS", default=25)
-# On every ping the socket's stream heads are checked against its cursors and a missed durable event
-# is replayed (docs/realtime-protocol.md, "Delivery"): the bound on a lost event is the heartbeat.
-REALTIME_TAIL_CHECK = env.bool("REALTIME_TAIL_CHECK", default=True)
+# Every this many seconds each process reads the heads of the streams it follows (one query) and
+# replays to its sockets any durable event it never received (realtime/fanout.py, docs/realtime-
+# protocol.md "Delivery"): a lost event reaches its sockets within two intervals. 0 turns it off.
+REALTIME_TAIL_CHECK_SECONDS = env.float("REALTIME_TAIL_CHECK_SECONDS", default=5.0)
+# A process's backlog, or a busy socket's queue, longer than this drops typing and presence frames
+# (pieces of streamed text merge at any length; durable events are never dropped): realtime/pressure.py.
+REALTIME_PRESSURE_QUEUE = env.int("REALTIME_PRESSURE_QUEUE", default=100)
 # The token bucket for inbound socket messages, per connection.
 REALTIME_RATE_CAPACITY = env.int("REALTIME_RATE_CAPACITY", default=20)
 REALTIME_RATE_REFILL_PER_SECOND = env.float("REALTIME_RATE_REFILL_PER_SECOND", default=5.0)

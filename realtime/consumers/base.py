@@ -31,6 +31,7 @@ from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisation_fo
 from domains.common.errors import Refusal
 from domains.common.validation import StorableSchema
 from realtime.fanout import process_fanout
+from realtime.pressure import droppable, merge_into, mergeable, own_copy, settled
 from realtime.publish import CONTROL_MESSAGE, envelope
 from realtime.ratelimit import Bucket, atake
 from realtime.replay import replay_after, snapshot_transaction, stream_cursors
@@ -234,6 +235,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         # resume and a gap repair hold it while they await the database (see `fanout_event`).
         self._delivery = asyncio.Lock()
         self._queued: set[asyncio.Task[None]] = set()
+        self._queued_tail: dict[str, Any] | None = None  # the newest queued delta, still open to merging
         if self.user is None or not self.user.is_authenticated:
             await self.accept()
             await self.close(code=CloseCode.NO_SESSION)
@@ -385,8 +387,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             return
         busy = bool(self._queued) or self._delivery.locked()
         seq = message.get("seq")
-        if seq is None and not busy:
-            await self.send(text_data=message["text"])  # ephemeral: encoded once for the group
+        if seq is None:
+            if not busy:
+                await self.send(text_data=message["text"])  # ephemeral: encoded once for the group
+            else:
+                self._queue_ephemeral(message)
             return
         cursor = self.cursors.get(message["stream"])
         if (
@@ -406,15 +411,34 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         socket or read the database), after the events queued before it."""
         self._queue(self._control_in_order(message))
 
-    def _queue(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _queue_ephemeral(self, message: dict[str, Any]) -> None:
+        """An ephemeral event for a busy socket: a piece of streamed text joins the piece queued just
+        before it, typing and presence are dropped behind a long queue (realtime/pressure.py). So a
+        socket that falls behind gets fewer, larger deltas, and its queue stays short."""
+        if self._queued_tail is not None and merge_into(self._queued_tail, message):
+            return
+        if droppable(message) and len(self._queued) >= settings.REALTIME_PRESSURE_QUEUE:
+            return
+        if mergeable(message):
+            message = own_copy(message)
+            self._queue(self._deliver_in_order(message), tail=message)
+        else:
+            self._queue(self._deliver_in_order(message))
+
+    def _queue(self, coroutine: Coroutine[Any, Any, None], *, tail: dict[str, Any] | None = None) -> None:
+        """Run `coroutine` behind everything queued before it. `tail`: the delta it sends, which later
+        pieces of the same text may join until it starts."""
         task = asyncio.create_task(coroutine)
         self._queued.add(task)
+        self._queued_tail = tail
         task.add_done_callback(self._queued.discard)
 
     async def _deliver_in_order(self, message: dict[str, Any]) -> None:
         async with self._delivery:
+            if self._queued_tail is message:
+                self._queued_tail = None  # going out now: nothing more may join it
             if not self.closing:
-                await self.stream_event(message, locked=True)
+                await self.stream_event(settled(message), locked=True)
 
     async def _control_in_order(self, message: dict[str, Any]) -> None:
         async with self._delivery:
@@ -582,15 +606,29 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_ping(self, message: PingMessage) -> None:
         await self.send_json(with_ref({"type": "pong"}, message.ref))
-        if settings.REALTIME_TAIL_CHECK:
+        if settings.REALTIME_FANOUT == "channel" and settings.REALTIME_TAIL_CHECK_SECONDS > 0:
             self._queue(self._repair_tails())
 
+    def repair_behind(self, stream: str, head: int) -> bool:
+        """The process fan-out's tail check found `stream`'s event `head` lost on its way here: if
+        this socket has not seen it, replay from the database (behind what is queued). True if so."""
+        cursor = self.cursors.get(stream)
+        if self.closing or cursor is None or cursor >= head:
+            return False
+        self._queue(self._repair_stream(stream, head))
+        return True
+
+    async def _repair_stream(self, stream: str, head: int) -> None:
+        async with self._delivery:
+            cursor = self.cursors.get(stream)
+            if not self.closing and cursor is not None and cursor < head:
+                await self._resume({stream: cursor})
+
     async def _repair_tails(self) -> None:
-        """The bound on a lost durable event: every heartbeat, compare the heads of the streams this
-        socket follows with its cursors and replay what it missed from the database, without waiting
-        for a next event. A dropped group message (channel-layer capacity) and an event whose
-        process died between commit and send are repaired the same way. One query per ping. Runs
-        behind the events already queued, so it sees the cursors they advanced."""
+        """The tail check without the process fan-out (REALTIME_FANOUT=channel, the bench's
+        comparison): on each ping, compare the heads of the streams this socket follows with its
+        cursors and replay what it missed. One query per ping. Runs behind the events already
+        queued, so it sees the cursors they advanced."""
         async with self._delivery:
             if self.closing or not self.cursors:
                 return

@@ -32,6 +32,7 @@ from domains.lounges.selectors import (
 from domains.lounges.services import CoachStart, MessagePosted
 from realtime.consumers.base import ClientMessage, CloseCode, NotAllowed, PingMessage, StreamConsumer
 from realtime.presence import presence_enter, presence_leave, presence_touch, presence_user_ids
+from realtime.pressure import UnderLoad
 from realtime.publish import apublish_ephemeral
 from realtime.ratelimit import Bucket, atake
 
@@ -125,12 +126,12 @@ class LoungeConsumer(StreamConsumer):
     async def connected(self) -> None:
         if await presence_enter(self.lounge.stream, self.user.pk, ttl=settings.PRESENCE_TTL_SECONDS):
             joined = PresenceJoined(type="presence.joined", user=author_payload(self.user))
-            await apublish_ephemeral(self.lounge.stream, joined)
+            await apublish_ephemeral(self.lounge.stream, joined, under_load=UnderLoad.DROP)
 
     async def disconnected(self) -> None:
         if await presence_leave(self.lounge.stream, self.user.pk):
             left = PresenceLeft(type="presence.left", user=UserRef(id=self.user.pk))
-            await apublish_ephemeral(self.lounge.stream, left)
+            await apublish_ephemeral(self.lounge.stream, left, under_load=UnderLoad.DROP)
 
     # ------------------------------------------------------------------ state
     def snapshot_data(self, stream: str) -> dict[str, Any]:
@@ -217,7 +218,8 @@ class LoungeConsumer(StreamConsumer):
         decision = await atake(f"typing:{self.primary}:{self.user.pk}", Bucket(1, 0.5))
         if decision.allowed:
             await presence_touch(self.lounge.stream, self.user.pk, ttl=settings.PRESENCE_TTL_SECONDS)
-            await apublish_ephemeral(self.lounge.stream, Typing(type="typing", user=author_payload(self.user)))
+            typing = Typing(type="typing", user=author_payload(self.user))
+            await apublish_ephemeral(self.lounge.stream, typing, under_load=UnderLoad.DROP)
 
     async def handle_ping(self, message: PingMessage) -> None:
         await presence_touch(self.lounge.stream, self.user.pk, ttl=settings.PRESENCE_TTL_SECONDS)
