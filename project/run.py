@@ -3,7 +3,8 @@
 1. Start embedded PostgreSQL (pgvector) and Valkey under .data/, unless DATABASE_URL / REDIS_URL are set;
    the embedded PostgreSQL has an owner role and an application role (project/embedded.py).
 2. Migrate as the owner (DATABASE_OWNER_URL), and seed the idempotent demo as the application.
-3. Run the Procfile (daphne, both Celery workers, beat) through honcho.
+3. Run the Procfile (daphne, both Celery workers, beat) through honcho, `worker-ai` as many times as
+   AI_WORKER_PROCESSES says (workers/sizing.py: by default half the cores, at most 4).
 4. Print boot progress, then the URL and the demo logins.
 Ctrl-C, SIGINT, SIGTERM or SIGHUP stops every process, the embedded servers last. The handlers are
 installed explicitly: a launcher started in the background by a script inherits SIGINT ignored.
@@ -29,6 +30,7 @@ from typing import Any
 
 from project.embedded import EmbeddedServices, ensure_services
 from workers.heartbeat import HEARTBEAT_PREFIX, WORKER_POOLS
+from workers.sizing import ai_worker_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,6 +104,12 @@ def _wait_until_up(port: int, deadline: float) -> bool:
     return False
 
 
+def honcho_command(ai_processes: int, procfile: str = "Procfile") -> list[str]:
+    """honcho on the Procfile, with `worker-ai` started `ai_processes` times: honcho names them
+    worker-ai.1, worker-ai.2 ..., and the Procfile gives each its Celery node name from that."""
+    return [sys.executable, "-m", "honcho", "start", "-f", procfile, "-c", f"worker-ai={ai_processes}"]
+
+
 def _stop_honcho(honcho: subprocess.Popen[bytes]) -> None:
     """honcho forwards SIGTERM to every process it started (each in a session of its own) and kills
     them after 5 s; whatever still runs after that, or if honcho itself hangs, is killed here."""
@@ -146,6 +154,7 @@ def main() -> int:
     _stop_on_signals()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
     port = int(os.environ.setdefault("PORT", "8000"))
+    ai_processes = ai_worker_processes()  # a bad AI_WORKER_PROCESSES stops the launch before anything starts
     data_root = Path(os.environ.get("COACHWIRE_DATA_DIR") or ROOT / ".data")
     data_root.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("EMAIL_FILE_PATH", str(data_root / "mail"))
@@ -164,9 +173,7 @@ def main() -> int:
         # and REDIS_URL.
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         env.pop("DATABASE_OWNER_URL", None)  # the serving processes have no use for the owner
-        honcho = subprocess.Popen(
-            [sys.executable, "-m", "honcho", "start", "-f", "Procfile"], env=env, start_new_session=True
-        )
+        honcho = subprocess.Popen(honcho_command(ai_processes), env=env, start_new_session=True)
         if _wait_until_up(port, time.monotonic() + 90):
             print(_banner(port), flush=True)
         else:
