@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-DAPHNE = {"name": "daphne", "server": "daphne", "layer": "redis", "coalesce_ms": 50}
+# The shipped defaults: daphne, the pub/sub channel layer (docs/decisions/0011), the process fan-out.
+DAPHNE = {"name": "daphne", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 50}
 # S2: one connect phase, then a stream per coalescing window (only worker-ai restarts in between).
 # quick measures the default window only; full adds 0 (per-token) and 100. quick ran 9.4-11 min with
 # more in it: it now keeps one index build, two S2 sizes and 8 S3 sends.
-DAPHNE_WINDOWS = {"name": "daphne", "server": "daphne", "layer": "redis", "coalesce_ms": 50, "windows": [50]}
+DAPHNE_WINDOWS = {"name": "daphne", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 50, "windows": [50]}
 DAPHNE_WINDOWS_FULL = dict(DAPHNE_WINDOWS, windows=[50, 0, 100])
-DAPHNE_C0 = {"name": "daphne per-token", "server": "daphne", "layer": "redis", "coalesce_ms": 0}
-DAPHNE_C100 = {"name": "daphne coalesce 100", "server": "daphne", "layer": "redis", "coalesce_ms": 100}
+DAPHNE_C0 = {"name": "daphne per-token", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 0}
+DAPHNE_C100 = {"name": "daphne coalesce 100", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 100}
 # Channels' stock pattern, one channel per socket in each group (REALTIME_FANOUT=channel): the
 # comparison for the process fan-out that every other target uses (docs/decisions/0006).
 DAPHNE_CHANNEL = {
     "name": "daphne per-socket channels",
     "server": "daphne",
-    "layer": "redis",
+    "layer": "redis-pubsub",
     "coalesce_ms": 50,
     "fanout": "channel",
 }
-UVICORN = {"name": "uvicorn", "server": "uvicorn", "layer": "redis", "coalesce_ms": 50}
-PUBSUB = {"name": "daphne pubsub", "server": "daphne", "layer": "redis-pubsub", "coalesce_ms": 50}
+UVICORN = {"name": "uvicorn", "server": "uvicorn", "layer": "redis-pubsub", "coalesce_ms": 50}
+# The layer that was the default until ADR 0011: RedisChannelLayer, per-process lists with a capacity.
+CORE_LAYER = {"name": "daphne core layer", "server": "daphne", "layer": "redis", "coalesce_ms": 50}
 B3 = {"name": "B3 inmemory", "server": "daphne", "layer": "inmemory", "coalesce_ms": 50, "baseline": "B3"}
 # Connect pacing: daphne's lounge sockets sustained ~30-50 connects/s here (each builds a snapshot in the one
 # database thread, docs/stack-notes.md §17); daphne drops a handshake not accepted within 5 s, so we stay under that.
@@ -30,7 +32,7 @@ for _target in (
     DAPHNE,
     DAPHNE_CHANNEL,
     UVICORN,
-    PUBSUB,
+    CORE_LAYER,
     B3,
     DAPHNE_C0,
     DAPHNE_C100,
@@ -54,7 +56,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "idle_seconds": 4,
         },
         "S2": {
-            "targets": [DAPHNE_WINDOWS, B1],
+            "targets": [DAPHNE_WINDOWS, CORE_LAYER, B1],
             # The two sizes the issue names; the full profile adds (10, 20), a scaled-down size that
             # shows where one daphne still delivers everything.
             "shapes": [(50, 20), (10, 100)],
@@ -94,7 +96,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "idle_seconds": 10,
         },
         "S2": {
-            "targets": [DAPHNE_WINDOWS_FULL, DAPHNE_CHANNEL, UVICORN, PUBSUB, B1, B1_C0, B1_C100],
+            "targets": [DAPHNE_WINDOWS_FULL, DAPHNE_CHANNEL, UVICORN, CORE_LAYER, B1, B1_C0, B1_C100],
             "shapes": [(50, 20), (10, 100), (10, 20)],
             "tokens": 500,
             "tps": 50,
@@ -103,12 +105,12 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "daphne",
                 "daphne per-socket channels",
                 "uvicorn",
-                "daphne pubsub",
+                "daphne core layer",
                 "B1 bare ASGI",
             ],
         },
         "S3": {
-            "targets": [DAPHNE, DAPHNE_CHANNEL, UVICORN, PUBSUB, B3, B1],
+            "targets": [DAPHNE, DAPHNE_CHANNEL, UVICORN, CORE_LAYER, B3, B1],
             "sockets": 1000,
             "per_user": 10,
             "sends": 30,

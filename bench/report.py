@@ -243,6 +243,12 @@ def section_s1(results: dict[str, Any], verdicts: list[str]) -> str:
     )
 
 
+def _ai_processes(cpu: dict[str, Any] | None) -> list[str]:
+    """The worker-ai columns: each process when there are several (worker-ai-1, …), else the one."""
+    several = sorted(key for key in (cpu or {}) if key.startswith("worker-ai-"))
+    return several if len(several) > 1 else ["worker-ai"]
+
+
 def section_s2(results: dict[str, Any], verdicts: list[str]) -> str:
     runs = _g(results, "scenarios", "S2", "runs") or []
     if not runs:
@@ -264,15 +270,17 @@ def section_s2(results: dict[str, Any], verdicts: list[str]) -> str:
                 None
                 if run["target"].get("baseline")
                 else ratio(_g(run, "delay_ms", "p99"), _g(base, "delay_ms", "p99")),
-                _cpu(run.get("cpu"), "web", "worker-ai", "valkey", "fake-llm", "loadgen")
+                _cpu(run.get("cpu"), "web", *_ai_processes(run.get("cpu")), "valkey", "fake-llm", "loadgen")
                 + (" **(load generator ≥ 90%: client-bound)**" if run.get("loadgen_saturated") else ""),
                 cap,
+                _g(run, "log_counts", "deltas_merged"),
+                _g(run, "log_counts", "tail_repairs"),
             ]
         )
         t = run["target"]
         if (
             t["server"] == "daphne"
-            and t.get("layer") == "redis"
+            and t.get("layer") == "redis-pubsub"
             and t.get("coalesce_ms") == 50
             and t.get("fanout", "process") == "process"
         ):
@@ -312,9 +320,15 @@ def section_s2(results: dict[str, Any], verdicts: list[str]) -> str:
                     "p99 × B1",
                     "CPU",
                     "over capacity",
+                    "deltas merged",
+                    "tail repairs",
                 ],
                 rows,
             ),
+            "",
+            "*Deltas merged*: pieces of a reply that waited in a process's backlog and went out joined to the piece "
+            "before them (realtime/pressure.py); *tail repairs*: durable events a process never received, replayed "
+            "from the database by its tail check (realtime/fanout.py). Both from the server logs.",
             "",
             "![S2](benchmarks/s2_token_delay.png)",
         ]

@@ -2,7 +2,8 @@
 
 - Embedded PostgreSQL (pgvector) and Valkey under .data/bench/<run>/ (project.embedded), throwaway.
 - `migrate`, then the app: daphne (or uvicorn) serving project.asgi, `worker` (prefork: default, beat)
-  and `worker-ai` (threads: ai), like the Procfile, configured only through environment variables.
+  and `ai_processes` `worker-ai` processes (threads: ai; `worker-ai-1`, `worker-ai-2` ...), like the
+  Procfile, configured only through environment variables.
 - The fake LLM provider (bench/fakellm.py) and the bare ASGI baseline server (bench/b1_server.py).
 - CPU placement: the web server on `web_cpus`, the load generator (this process) on `client_cpus`,
   everything else unpinned. Per-process CPU and RSS come from psutil.
@@ -24,16 +25,23 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from workers.sizing import ai_worker_processes
+
 ROOT = Path(__file__).resolve().parent.parent
 OVER_CAPACITY = re.compile(r"over capacity")
 POOL_FULL = re.compile(r"MaxConnectionsError")
 APP_EXCEPTION = re.compile(r"Exception inside application")
+# The process fan-out's backlog under load (realtime/fanout.py): deltas merged, typing/presence dropped.
+FANOUT_MERGED = re.compile(r"realtime\.fanout_pressure.*?merged=(\d+)")
+FANOUT_DROPPED = re.compile(r"realtime\.fanout_pressure.*?dropped=(\d+)")
+TAIL_REPAIRED = re.compile(r"realtime\.tail_repaired")
 
 
 def free_port() -> int:
@@ -103,10 +111,12 @@ def _affinity(cpus: set[int] | None) -> Any:
 # Both Celery pools, as in the Procfile; queues and pools are added per process.
 _CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "workers.celery", "worker", "--loglevel=INFO"]
 _CELERY_WORKER += ["--without-mingle", "--without-gossip"]
+_NUMBERED = re.compile(r"(.+)-\d+")
 
 
 class CpuMeter:
-    """CPU seconds of a process tree over a window: start(), then stop() -> {name: cpu%}."""
+    """CPU seconds of a process tree over a window: start(), then stop() -> {name: cpu%}. Numbered
+    processes (`worker-ai-1`, `worker-ai-2` ...) also get their sum under the bare name (`worker-ai`)."""
 
     def __init__(self, procs: dict[str, psutil.Process]) -> None:
         self.procs = procs
@@ -132,10 +142,13 @@ class CpuMeter:
 
     def stop(self) -> dict[str, float]:
         elapsed = max(time.monotonic() - self.t0, 1e-6)
-        return {
-            name: round(100 * (self._tree_cpu(p) - self.start_times.get(name, 0.0)) / elapsed, 1)
-            for name, p in self.procs.items()
-        }
+        used = {name: self._tree_cpu(p) - self.start_times.get(name, 0.0) for name, p in self.procs.items()}
+        totals: dict[str, float] = {}
+        for name, seconds in used.items():
+            group = _NUMBERED.fullmatch(name)
+            if group and group[1] not in used:
+                totals[group[1]] = totals.get(group[1], 0.0) + seconds
+        return {name: round(100 * seconds / elapsed, 1) for name, seconds in {**used, **totals}.items()}
 
 
 @dataclass
@@ -144,6 +157,8 @@ class Stack:
     web_cpus: set[int] | None = None
     client_cpus: set[int] | None = None
     ai_threads: int = 64
+    # AI_WORKER_PROCESSES, else half the cores (workers/sizing.py), as `make run` starts them.
+    ai_processes: int = field(default_factory=ai_worker_processes)
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
@@ -298,29 +313,50 @@ class Stack:
         self._app_env = env
         self._wait_up(server, workers and server != "b1")
 
+    def _ai_names(self) -> list[str]:
+        return [f"worker-ai-{index}" for index in range(1, self.ai_processes + 1)]
+
+    def _ai_nodes(self) -> list[str]:
+        return [f"ai{index}@bench" for index in range(1, self.ai_processes + 1)]
+
     def _spawn_worker_ai(self, env: dict[str, str]) -> None:
-        cmd = [*_CELERY_WORKER, "-Q", "ai", "-P", "threads", "-c", str(self.ai_threads), "-n", "ai@bench"]
-        self._spawn("worker-ai", cmd, self._ai_env(env))
+        """`ai_processes` threads pools on queue ai, each its own Celery node (ai1@bench, ai2@bench ...),
+        as the Procfile's worker-ai under honcho."""
+        for name, node in zip(self._ai_names(), self._ai_nodes(), strict=True):
+            cmd = [*_CELERY_WORKER, "-Q", "ai", "-P", "threads", "-c", str(self.ai_threads), "-n", node]
+            self._spawn(name, cmd, self._ai_env(env))
+
+    def _ai_heartbeats(self, forget: bool = False) -> bool:
+        """Whether every worker-ai process sends its heartbeat (/healthz is content with any one of
+        them); `forget` first deletes their keys, which stopped processes may have left behind."""
+        import redis
+
+        from workers.heartbeat import HEARTBEAT_PREFIX
+
+        keys = [f"{HEARTBEAT_PREFIX}{node}" for node in self._ai_nodes()]
+        client = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=2)
+        try:
+            if forget:
+                client.delete(*keys)
+            return bool(client.exists(*keys) == len(keys))
+        finally:
+            client.close()
 
     def _ai_env(self, env: dict[str, str]) -> dict[str, str]:
-        """worker-ai holds one database connection per running reply (per thread): its pool must be as
-        large as its thread count, or replies past DATABASE_POOL_MAX (default 8) wait 10 s and fail with
-        "couldn't get a connection" (measured: 26 of 50 S2 streams). docs/stack-notes.md §20: size it per process."""
+        """A worker-ai process holds one database connection per running reply (per thread): its pool must
+        be as large as its thread count, or replies past DATABASE_POOL_MAX (default 8) wait 10 s and fail
+        with "couldn't get a connection" (measured: 26 of 50 S2 streams). docs/stack-notes.md §20: size it
+        per process."""
         return dict(env, DATABASE_POOL_MAX=str(self.ai_threads + 2), DATABASE_POOL_MIN="2")
 
     def restart_worker_ai(self, coalesce_ms: int) -> None:
-        """Only worker-ai reads REALTIME_COALESCE_MS: restart it alone, keeping the sockets open."""
-        proc = self.processes.pop("worker-ai")
-        _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
+        """Only worker-ai reads REALTIME_COALESCE_MS: restart its processes alone, keeping the sockets open."""
+        self._stop_processes(self._ai_names())
+        self._ai_heartbeats(forget=True)  # so that the old processes' keys cannot pass for the new ones
         env = dict(self._app_env, REALTIME_COALESCE_MS=str(coalesce_ms))
         self._app_env = env
         self._spawn_worker_ai(env)
         self.app_desc["coalesce_ms"] = coalesce_ms
-        time.sleep(2)  # the old heartbeat key may still read healthy: give the new worker time to start
         self._wait_up(self.app_desc["server"], True)
 
     def _wait_up(self, server: str, workers: bool, timeout: float = 90) -> None:
@@ -333,9 +369,12 @@ class Stack:
                     raise RuntimeError(f"{name} exited ({proc.returncode}); see {self.logs[name]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as response:
-                    if response.status == 200:
+                    if response.status != 200:
+                        last = response.status
+                    elif workers and not self._ai_heartbeats():
+                        last = f"200, but not every worker-ai heartbeats yet ({', '.join(self._ai_nodes())})"
+                    else:
                         return
-                    last = response.status
             except Exception as error:  # noqa: BLE001 - still starting
                 last = repr(error)
             time.sleep(0.2)
@@ -343,7 +382,7 @@ class Stack:
 
     def app_procs(self) -> dict[str, psutil.Process]:
         procs = {}
-        for name in ("web", "worker", "worker-ai", "fake-llm"):
+        for name in ("web", "worker", *self._ai_names(), "fake-llm"):
             proc = self.processes.get(name)
             if proc is not None and proc.poll() is None:
                 procs[name] = psutil.Process(proc.pid)
@@ -384,16 +423,17 @@ class Stack:
         """Remember where each log ends, so `over_capacity()` counts only what follows."""
         self.log_offsets = {name: path.stat().st_size for name, path in self.logs.items() if path.exists()}
 
-    def over_capacity(self, pattern: re.Pattern[str] = OVER_CAPACITY) -> dict[str, int]:
-        counts = {}
+    def _logs_since_mark(self) -> Iterator[tuple[str, str]]:
+        """(process, its log text since `mark_logs()`), for every process but the fake provider."""
         for name, path in self.logs.items():
             if not path.exists() or name == "fake-llm":
                 continue
             with path.open("rb") as handle:
                 handle.seek(self.log_offsets.get(name, 0))
-                text = handle.read().decode("utf-8", "replace")
-            counts[name] = len(pattern.findall(text))
-        return counts
+                yield name, handle.read().decode("utf-8", "replace")
+
+    def over_capacity(self, pattern: re.Pattern[str] = OVER_CAPACITY) -> dict[str, int]:
+        return {name: len(pattern.findall(text)) for name, text in self._logs_since_mark()}
 
     def log_counts(self) -> dict[str, int]:
         """Lines that mean lost work, in the logs since `mark_logs()`: channel-layer drops, Redis pool
@@ -402,7 +442,14 @@ class Stack:
             "over_capacity": sum(self.over_capacity(OVER_CAPACITY).values()),
             "redis_pool_full": sum(self.over_capacity(POOL_FULL).values()),
             "consumer_exceptions": sum(self.over_capacity(APP_EXCEPTION).values()),
+            "tail_repairs": sum(self.over_capacity(TAIL_REPAIRED).values()),
+            "deltas_merged": self.log_sum(FANOUT_MERGED),
+            "frames_dropped": self.log_sum(FANOUT_DROPPED),
         }
+
+    def log_sum(self, pattern: re.Pattern[str]) -> int:
+        """The sum of `pattern`'s one captured number over the logs since `mark_logs()`."""
+        return sum(int(match) for _, text in self._logs_since_mark() for match in pattern.findall(text))
 
     def log_errors(self, limit: int = 5) -> list[str]:
         lines: list[str] = []
@@ -417,17 +464,21 @@ class Stack:
         return lines
 
     def stop_app(self) -> None:
-        for name in ("web", "worker", "worker-ai"):
-            proc = self.processes.pop(name, None)
-            if proc is None:
-                continue
+        self._stop_processes(["web", "worker", *self._ai_names()])
+
+    def _stop_processes(self, names: list[str]) -> None:
+        """SIGTERM to all of them at once (the worker-ai processes drain in parallel), then each is waited
+        for, killed if it takes over 10 s, and its process group killed (prefork children)."""
+        procs = [proc for name in names if (proc := self.processes.pop(name, None)) is not None]
+        for proc in procs:
             _signal_group(proc, signal.SIGTERM)
+        for proc in procs:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(timeout=5)
-            _signal_group(proc, signal.SIGKILL)  # prefork children
+            _signal_group(proc, signal.SIGKILL)
 
     def stop(self) -> None:
         self.stop_app()
