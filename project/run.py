@@ -4,7 +4,7 @@
    the embedded PostgreSQL has an owner role and an application role (project/embedded.py).
 2. Migrate as the owner (DATABASE_OWNER_URL), and seed the idempotent demo as the application.
 3. Run the Procfile (daphne, both Celery workers, beat) through honcho, `worker-ai` as many times as
-   AI_WORKER_PROCESSES says (workers/sizing.py: by default half the cores, at most 4).
+   AI_WORKER_PROCESSES says (workers/sizing.py: by default one per core, at most 4).
 4. Print boot progress, then the URL and the demo logins.
 Ctrl-C, SIGINT, SIGTERM or SIGHUP stops every process, the embedded servers last. The handlers are
 installed explicitly: a launcher started in the background by a script inherits SIGINT ignored.

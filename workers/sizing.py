@@ -23,10 +23,12 @@ def available_cores() -> int:
 
 
 def default_ai_worker_processes(cores: int) -> int:
-    """Half the cores, at least one: a busy worker-ai process keeps a core to itself (its GIL binds it
-    at about 2,500 provider chunks/s, docs/benchmarks.md finding 3), and web, the default worker,
-    PostgreSQL and Valkey need the other half. At most AI_WORKER_PROCESSES_MAX."""
-    return max(1, min(AI_WORKER_PROCESSES_MAX, cores // 2))
+    """One per core, at least one, at most AI_WORKER_PROCESSES_MAX. One threads process is bound by its
+    GIL well before its core is: on 2 cores, S2 50x20 gave token delay p99 5.6 s with one process
+    (78% of a core for 2,500 provider chunks/s) and 1.6 s with two (49% and 55%), with the web server
+    and the load generator on the same cores (docs/decisions/0011-pubsub-layer.md). An idle process
+    costs only memory."""
+    return max(1, min(AI_WORKER_PROCESSES_MAX, cores))
 
 
 def ai_worker_processes(environ: Mapping[str, str] | None = None, cores: int | None = None) -> int:

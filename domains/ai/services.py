@@ -293,6 +293,7 @@ class _Generation:
     usage: Usage | None = None
     stop_reason: str = "stop"
     attempts: int = 0
+    cancel_checked: float | None = None  # when the cancel flag was last read (the clock's time)
 
     @property
     def text(self) -> str:
@@ -328,8 +329,8 @@ class _Generation:
         """One attempt's deltas, keeping its usage and stop reason; stops at a cancel."""
         for event in events:
             if isinstance(event, Delta):
-                # The cancel flag is read on every chunk; closing `events` closes the socket.
-                if chat_is_cancelled(cancel_key=self.cancel_key):
+                # Closing `events` closes the socket.
+                if self._cancel_due() and chat_is_cancelled(cancel_key=self.cancel_key):
                     self.stop_reason = "cancelled"
                     return
                 if self.ttft_ms is None:
@@ -340,6 +341,15 @@ class _Generation:
                 self.usage = event
             elif isinstance(event, Finish):
                 self.stop_reason = event.stop_reason
+
+    def _cancel_due(self) -> bool:
+        """Read the cancel flag on the first chunk, then at most every AI_CANCEL_CHECK_SECONDS: one
+        Redis round trip per chunk was a third of worker-ai's work at 50 streams (docs/benchmarks.md)."""
+        now = self.clock()
+        if self.cancel_checked is not None and now - self.cancel_checked < settings.AI_CANCEL_CHECK_SECONDS:
+            return False
+        self.cancel_checked = now
+        return True
 
     def _retry_delay(self, error: AIError, *, max_retries: int) -> float | None:
         """Seconds to wait before retrying after `error`, or None to raise it: never once text has streamed."""
@@ -415,8 +425,8 @@ def chat_stream(
     - Retries: a retryable error (overloaded, rate-limited, provider down, stream broken) is
       retried at most AI_MAX_RETRIES times, honouring `retry-after`, and only while no delta
       has been yielded. Spend caps and other 4xx are never retried.
-    - Cancellation: the Redis flag for `cancel_key` (see `chat_cancel`) is read on every chunk;
-      once set, the provider stream is closed (and with it the connection) and the result has
+    - Cancellation: the Redis flag for `cancel_key` (see `chat_cancel`) is read on the first
+      chunk, then at most every AI_CANCEL_CHECK_SECONDS (0.1 s; 0: every chunk); once set, the provider stream is closed (and with it the connection) and the result has
       `stop_reason="cancelled"`. Closing this generator early counts as a cancel too.
     - Errors: typed (`domains.ai.providers.errors`), with `partial_text` and `attempts` set.
     - `provider`, `sleep` and `clock` are for tests; `provider_for` chooses otherwise.

@@ -32,6 +32,9 @@ AI_RETRY_AFTER_MAX = env.float("AI_RETRY_AFTER_MAX", default=20.0)  # a longer r
 
 # How long a cancel flag lives in Redis.
 AI_CANCEL_TTL = env.int("AI_CANCEL_TTL", default=3600)
+# A streaming generation reads its cancel flag on its first chunk, then at most this often (seconds);
+# 0 reads it on every chunk. The bound on how long a stopped reply keeps streaming.
+AI_CANCEL_CHECK_SECONDS = env.float("AI_CANCEL_CHECK_SECONDS", default=0.1)
 
 # Quota defaults (0 = unlimited). Per-organisation, per-feature values live in AIFeatureConfig.
 AI_QUOTA_REQUESTS_PER_HOUR = env.int("AI_QUOTA_REQUESTS_PER_HOUR", default=60)  # per user and feature

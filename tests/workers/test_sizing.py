@@ -1,4 +1,4 @@
-"""How many `worker-ai` processes the launchers start: AI_WORKER_PROCESSES, else half the cores."""
+"""How many `worker-ai` processes the launchers start: AI_WORKER_PROCESSES, else one per core."""
 
 from __future__ import annotations
 
@@ -7,20 +7,18 @@ import pytest
 from workers.sizing import AI_WORKER_PROCESSES_MAX, ai_worker_processes, default_ai_worker_processes
 
 
-def test_the_default_is_half_the_cores_and_at_least_one() -> None:
-    """One core still gets a worker-ai; more cores get more processes, leaving half the cores to the rest."""
+def test_the_default_is_one_per_core_and_at_least_one() -> None:
+    """One core still gets a worker-ai; a second core gets a second process (the GIL binds one first)."""
+    assert default_ai_worker_processes(0) == 1
     assert default_ai_worker_processes(1) == 1
-    assert default_ai_worker_processes(2) == 1
-    for cores in range(2, 2 * AI_WORKER_PROCESSES_MAX + 1):
-        processes = default_ai_worker_processes(cores)
-        assert 2 * processes <= cores
-        assert processes >= default_ai_worker_processes(cores - 1)
-    assert default_ai_worker_processes(4) > default_ai_worker_processes(2)
+    assert default_ai_worker_processes(2) == 2
+    for cores in range(2, AI_WORKER_PROCESSES_MAX + 1):
+        assert default_ai_worker_processes(cores) == cores
 
 
 def test_the_default_stops_growing_at_the_cap() -> None:
     """A large machine gets no more processes than the database connections allow."""
-    assert default_ai_worker_processes(256) == default_ai_worker_processes(2 * AI_WORKER_PROCESSES_MAX)
+    assert default_ai_worker_processes(256) == default_ai_worker_processes(AI_WORKER_PROCESSES_MAX) == AI_WORKER_PROCESSES_MAX
 
 
 def test_an_unset_or_empty_setting_takes_the_default_for_the_cores() -> None:

@@ -1,4 +1,5 @@
-"""Cancellation: the Redis flag is read on every chunk, and closes the provider stream (and socket)."""
+"""Cancellation: the Redis flag is read on the first chunk and then at most every
+AI_CANCEL_CHECK_SECONDS (0: every chunk), and closes the provider stream (and socket)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ TEXT = " ".join(f"word{n}" for n in range(40))
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_cancel_closes_the_stream_within_one_chunk(ai_settings, fake_llm, org, learner, provider):
     """Stop after the third delta: no fourth delta comes out, and the fake sees the client go."""
+    ai_settings.AI_CANCEL_CHECK_SECONDS = 0
     fake_llm.queue({"text": TEXT, "tokens_per_second": 20})
     stream = chat_stream(
         organisation=org,
@@ -47,6 +49,33 @@ def test_cancel_closes_the_stream_within_one_chunk(ai_settings, fake_llm, org, l
     row = AIUsage.objects.get()
     assert row.outcome == "cancelled"
     assert row.tokens_out > 0
+
+
+def test_the_flag_is_read_at_most_once_per_interval_of_the_streams_clock(ai_settings, fake_llm, org, learner):
+    """With an interval, a cancel set after the first chunk is seen at the first chunk once the
+    interval has passed on the stream's clock, not before."""
+    ai_settings.AI_CANCEL_CHECK_SECONDS = 1.0
+    fake_llm.queue({"text": TEXT, "tokens_per_second": 200})
+    now = [0.0]
+    stream = chat_stream(
+        organisation=org,
+        user=learner,
+        feature="coach",
+        messages=[{"role": "user", "content": "Go"}],
+        provider=provider_named("openai"),
+        cancel_key="message:3",
+        clock=lambda: now[0],
+    )
+    deltas: list[str] = []
+    for item in stream:
+        if not isinstance(item, Delta):
+            continue
+        deltas.append(item.text)
+        if len(deltas) == 1:
+            chat_cancel(cancel_key="message:3")  # read at chunk 1 (before it was set): not seen yet
+        if len(deltas) == 4:
+            now[0] = 1.0  # the interval has passed: the next chunk reads the flag
+    assert deltas == ["word0 ", "word1 ", "word2 ", "word3 "]
 
 
 def test_cancel_before_start_makes_no_provider_call(ai_settings, fake_llm, org, learner):
