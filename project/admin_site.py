@@ -14,6 +14,7 @@ from domains.accounts.admin_site import OrganisationAdminSite
 from domains.ai import admin as ai_admin
 from domains.compliance import admin as compliance_admin
 from domains.lounges import admin as lounges_admin
+from domains.mail import admin as mail_admin
 
 # The name is the URL namespace (`org_admin:index`, the navigation's link).
 org_admin_site = OrganisationAdminSite(name="org_admin")
@@ -22,3 +23,4 @@ accounts_admin.register(org_admin_site)
 compliance_admin.register(org_admin_site)
 ai_admin.register(org_admin_site)
 lounges_admin.register(org_admin_site)
+mail_admin.register(org_admin_site)

@@ -36,6 +36,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("/notes", "domains.notes.api.router")
+api.add_router("/notifications", "domains.notifications.api.router")
 
 # Refusal codes that are not about the input's validity. Everything else (invalid, too_long, …) is 422.
 REFUSAL_STATUS = {

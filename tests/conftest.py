@@ -23,8 +23,9 @@ import pytest
 
 from tests.events import CapturedEvents
 
-# The live-stack fixtures (daphne + Celery workers in subprocesses) live in tests/live.py.
-pytest_plugins = ["tests.live"]
+# The live-stack fixtures (daphne + Celery workers in subprocesses) live in tests/live.py; the
+# loopback SMTP server (`smtp_server`) in tests/fakes/smtp_server.py.
+pytest_plugins = ["tests.live", "tests.fakes.smtp_server"]
 
 _services = None
 

@@ -25,4 +25,14 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(settings.COACH_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },
+        "notifications-digest": {
+            "task": "workers.tasks.notifications.notifications_digest_task",
+            "schedule": float(settings.NOTIFICATIONS_DIGEST_SWEEP_SECONDS),
+            "options": {"queue": "beat"},
+        },
+        "mail-stale-sweep": {
+            "task": "workers.tasks.mail.mail_stale_sweep_task",
+            "schedule": float(settings.MAIL_SWEEP_SECONDS),
+            "options": {"queue": "beat"},
+        },
     }

@@ -23,11 +23,16 @@ app.conf.task_routes = {
     "workers.tasks.notes.note_embed_task": {"queue": "ai"},
     "workers.tasks.coach.thread_reply_task": {"queue": "ai"},
     "workers.tasks.coach.thread_streams_sweep_task": {"queue": "beat"},
+    "workers.tasks.mail.mail_deliver_task": {"queue": "default"},
+    "workers.tasks.mail.mail_stale_sweep_task": {"queue": "beat"},
+    "workers.tasks.notifications.notifications_digest_task": {"queue": "beat"},
 }
 app.conf.include = [
     "workers.tasks.realtime",
     "workers.tasks.notes",
     "workers.tasks.coach",
+    "workers.tasks.mail",
+    "workers.tasks.notifications",
 ]
 app.conf.beat_schedule = beat_schedule()
 

@@ -5,13 +5,17 @@ import math
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import strip_tags
 
 from domains.common.client_ip import client_ip
+from domains.mail.services import mail_html_from_text, mail_queue
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -43,6 +47,35 @@ class AccountAdapter(DefaultAccountAdapter):
             self._login_failed_rl_usage = None
             return
         super().pre_authenticate(request, **credentials)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """allauth renders the mail as it would (its templates, the "[Coachwire] " subject prefix,
+        the Sites row's name), and `mail_queue` sends it from a worker, so no request talks SMTP.
+        allauth's mails are text only: the HTML part is that text in the shared mail layout. Tagged
+        "account.<template>" ("account.password_reset_key", "mfa.totp_activated"); the bodies hold
+        keys and codes, so they are blanked once sent."""
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
+        message = self.render_mail(template_prefix, email, ctx)
+        if message.content_subtype == "html":  # an HTML-only template set: no text part to give
+            text, html = strip_tags(message.body), message.body
+        else:
+            alternatives = getattr(message, "alternatives", [])
+            text = message.body
+            html = next((content for content, mimetype in alternatives if mimetype == "text/html"), "")
+            html = str(html) if html else mail_html_from_text(text, {"site_name": ctx["current_site"].name})
+        user = context.get("user")
+        parts = template_prefix.split("/")
+        mail_queue(
+            to=email,
+            subject=str(message.subject),
+            text=text,
+            html=html,
+            tag=f"{parts[0]}.{parts[-1]}",
+            user=user if getattr(user, "pk", None) else None,
+            headers={str(name): str(value) for name, value in message.extra_headers.items()},
+            holds_secret=True,
+        )
 
 
 _KNOWN_ADDRESS_SECONDS = 60 * 60 * 24 * 90

@@ -426,7 +426,8 @@ def chat_stream(
       retried at most AI_MAX_RETRIES times, honouring `retry-after`, and only while no delta
       has been yielded. Spend caps and other 4xx are never retried.
     - Cancellation: the Redis flag for `cancel_key` (see `chat_cancel`) is read on the first
-      chunk, then at most every AI_CANCEL_CHECK_SECONDS (0.1 s; 0: every chunk); once set, the provider stream is closed (and with it the connection) and the result has
+      chunk, then at most every AI_CANCEL_CHECK_SECONDS (0.1 s; 0: every chunk); once set, the
+      provider stream is closed (and with it the connection) and the result has
       `stop_reason="cancelled"`. Closing this generator early counts as a cancel too.
     - Errors: typed (`domains.ai.providers.errors`), with `partial_text` and `attempts` set.
     - `provider`, `sleep` and `clock` are for tests; `provider_for` chooses otherwise.

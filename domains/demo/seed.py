@@ -17,7 +17,7 @@ from domains.compliance.services import consent_record, policy_publish
 from domains.demo.logins import DEMO_OPERATOR, DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email
 from domains.lounges.models import Lounge, LoungeAccess, LoungeRole
 from domains.lounges.selectors import lounge_get_for_user, lounge_membership_get
-from domains.lounges.services import lounge_create, lounge_join, member_add, member_role_set
+from domains.lounges.services import lounge_create, lounge_join, member_add, member_role_set, message_post
 from domains.notes.selectors import note_list_for_user
 from domains.notes.services import note_create
 
@@ -120,6 +120,7 @@ def seed() -> Organisation:
     seed_operator(documents=documents)
     seed_lounges(organisation)
     seed_notes(organisation)
+    seed_welcome(organisation)
     return organisation
 
 
@@ -203,6 +204,28 @@ def seed_lounges(organisation: Organisation) -> None:
         if lounge_membership_get(lounge=lounge, user=staff) is None:
             member_add(lounge=lounge, moderator=mentor, user=staff)
             member_role_set(lounge=lounge, owner=mentor, member=staff, role=LoungeRole.MODERATOR)
+
+
+def seed_welcome(organisation: Organisation) -> None:
+    """The mentor greets the learner in *Interview prep* by name, so the learner's first visit shows
+    a real mention: a notification, its badge and its email (posted once: the same client_msg_id
+    makes a second run return the first post and notify no one)."""
+    mentor, learner = _demo_user(Role.MENTOR), _demo_user(Role.LEARNER)
+    try:
+        lounge, _ = lounge_get_for_user(organisation=organisation, user=mentor, slug="interview-prep")
+    except Http404:
+        return  # the demo lounge is gone
+    if lounge_membership_get(lounge=lounge, user=learner) is None:
+        return
+    try:
+        message_post(
+            lounge=lounge,
+            author=mentor,
+            body=f"Welcome @{learner.public_name}! Post a question here, or press Ask the coach for its view.",
+            client_msg_id="demo-welcome",
+        )
+    except Refusal:
+        return  # the mentor can no longer post there (muted, banned, locked): the demo keeps its state
 
 
 def seed_notes(organisation: Organisation) -> None:

@@ -17,6 +17,7 @@ from domains.ai.services import ai_quota_admit, chat_cancel, provider_for, provi
 from domains.common.errors import Refusal
 from domains.common.markdown import render_markdown
 from domains.compliance.services import audit_record
+from domains.lounges import notices
 from domains.lounges.events import (
     LoungeEvent,
     LoungeUpdated,
@@ -369,6 +370,7 @@ def message_post(
     membership.last_posted_at = now
     membership.save(update_fields=["last_posted_at", "updated_at"])
     _publish(lounge, MessageCreated(type="message.created", message=message_payload(message)))
+    notices.notice_mentions(lounge, message, author)
     summoned = summon_coach or COACH_MENTION in text.lower()
     coach = _coach_mention(lounge=lounge, user=author, message=message) if summoned else None
     return MessagePosted(message=message, created=True, last_posted_at=now, coach=coach)
@@ -519,6 +521,7 @@ def member_mute(*, lounge: Lounge, moderator: User, member: User, minutes: int, 
             reason=reason,
         ),
     )
+    notices.notice_muted(lounge, member, minutes=minutes, reason=reason)
     return membership
 
 
@@ -540,6 +543,7 @@ def member_kick(*, lounge: Lounge, moderator: User, member: User, reason: str = 
     reason = check_reason(reason)
     _audit(moderator, lounge, "member_kicked", member, reason=reason)
     _publish(lounge, MemberRemoved(type="member.kicked", user=author_payload(member), by=moderator.pk, reason=reason))
+    notices.notice_removed(lounge, member, banned=False, reason=reason)
 
 
 @transaction.atomic
@@ -551,6 +555,7 @@ def member_ban(*, lounge: Lounge, moderator: User, member: User, reason: str = "
     reason = check_reason(reason)
     _audit(moderator, lounge, "member_banned", member, reason=reason)
     _publish(lounge, MemberRemoved(type="member.banned", user=author_payload(member), by=moderator.pk, reason=reason))
+    notices.notice_removed(lounge, member, banned=True, reason=reason)
     return membership
 
 
@@ -703,6 +708,7 @@ def report_resolve(*, report: Report, moderator: User, action: str, note: str = 
     report.save(update_fields=["status", "handled_by", "handled_at", "resolution", "updated_at"])
     _audit(moderator, lounge, "report_resolved", report.message, report=report.pk, resolution=action)
     _publish(lounge, ReportEvent(type="report.resolved", audience="moderators", report=report_payload(report)))
+    notices.notice_report_resolved(report)
     return report
 
 

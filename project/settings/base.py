@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "realtime",
     "domains.accounts",
     "domains.compliance",
+    "domains.mail",
+    "domains.notifications",
     "domains.ai",
     "domains.lounges",
     "domains.coaching",  # retired: migrations only (ADR 0010)
@@ -87,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "domains.accounts.context_processors.navigation",
+                "domains.notifications.context_processors.notifications",
             ],
         },
     },
@@ -213,5 +216,7 @@ from project.settings.celery import *  # noqa: E402
 from project.settings.channels import *  # noqa: E402
 from project.settings.csp import *  # noqa: E402
 from project.settings.lounges import *  # noqa: E402
+from project.settings.mail import *  # noqa: E402
 from project.settings.notes import *  # noqa: E402
+from project.settings.notifications import *  # noqa: E402
 from project.settings.security import *  # noqa: E402

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from domains.accounts.models import Membership, User
 from domains.coach.models import CoachThread
 from domains.lounges.models import Lounge, LoungeMembership, LoungeRole
-from realtime.publish import publish_on_commit
-from realtime.streams import user_stream
+from domains.lounges.notices import LOUNGE_MENTION
+from domains.notifications.services import notify
 from tests.factories import UserFactory
 from tests.factories.lounges import LoungeFactory
 
@@ -261,13 +261,13 @@ def test_safe_path_refuses_other_hosts_and_app_js_uses_it(
         ["7", None],
     ]
 
-    stream = user_stream(learner.pk)
-    in_thread(publish_on_commit, stream, {"type": "notification", "text": "Elsewhere", "url": "/\\evil.example/"})
-    in_thread(publish_on_commit, stream, {"type": "notification", "text": "Your note", "url": "/notes/1/"})
+    # A notification links to the server's own /notifications/<id>/open/ (which checks its link),
+    # in the toast and in the dashboard's list; `notify` refuses a link off the site outright.
+    notice = in_thread(notify, user=learner, kind=LOUNGE_MENTION, title="Your note", link="/notes/1/")
     items = page.locator("#notifications li.notification")
-    expect(items).to_have_count(2)
-    expect(items.nth(0).locator("a")).to_have_attribute("href", "/notes/1/")
-    expect(items.nth(1)).to_contain_text("Elsewhere")
-    expect(items.nth(1).locator("a")).to_have_count(0)
-    expect(page.locator("#notifications a[href*='evil']")).to_have_count(0)
+    expect(items).to_have_count(1)
+    expect(items.nth(0).locator("a")).to_have_attribute("href", f"/notifications/{notice.pk}/open/")
+    expect(page.locator(f"[data-notification-toast='{notice.pk}'] a")).to_have_attribute(
+        "href", f"/notifications/{notice.pk}/open/"
+    )
     assert watch.take() == []

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 from domains.accounts.models import Membership, Organisation, Role, User
 from domains.compliance.models import Consent
 from domains.compliance.services import policy_publish
-from realtime.publish import publish_on_commit
-from realtime.streams import user_stream
+from domains.lounges.notices import LOUNGE_MENTION
+from domains.notifications.services import notify
 from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -112,7 +112,7 @@ def test_a_notification_published_on_the_server_appears_as_a_toast(
     expect(page.locator("[data-conn-status]")).to_have_attribute("data-state", "live")
 
     text = "Your coach replied <b>just now</b>"
-    in_thread(publish_on_commit, user_stream(user.pk), {"type": "notification", "text": text})
+    in_thread(notify, user=user, kind=LOUNGE_MENTION, title=text)
 
     toast = page.locator("#toasts .toast")
     expect(toast).to_have_count(1)

@@ -37,6 +37,7 @@ class OrgObjects:
     thread: Any
     coach_reply: Any
     coach_message: Any
+    notification: Any  # the learner's
 
 
 @dataclass
@@ -64,7 +65,10 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     from domains.compliance.services import consent_record
     from domains.lounges import services as lounges
     from domains.lounges.models import LoungeAccess
+    from domains.lounges.notices import LOUNGE_REPORT_RESOLVED
+    from domains.mail.services import mail_queue
     from domains.notes import services as notes
+    from domains.notifications.services import notify
     from tests.factories import OrganisationFactory, UserFactory
 
     organisation = OrganisationFactory.create(slug=f"matrix-{prefix}", name=f"Matrix {prefix.upper()}")
@@ -111,6 +115,14 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     # No worker runs in this test: finish the reply as one would, so the thread is not busy.
     type(coach_reply).objects.filter(pk=coach_reply.pk).update(status="complete", body="matrix answer")
     ai_usage_record(organisation=organisation, user=learner, feature="coach", outcome="ok")
+    # The learner's notice (the report above, reviewed), and a mail of the organisation's (not sent:
+    # its task runs on commit, and the matrix never commits).
+    notification = notify(
+        user=learner, kind=LOUNGE_REPORT_RESOLVED, title=f"{prefix} notice", organisation=organisation
+    )
+    mail_queue(
+        to=learner.email, subject=f"{prefix} mail", text="x", tag="matrix", user=learner, organisation=organisation
+    )
     return OrgObjects(
         organisation=organisation,
         users=users,
@@ -123,6 +135,7 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
         thread=thread,
         coach_reply=coach_reply,
         coach_message=coach_message,
+        notification=notification,
     )
 
 

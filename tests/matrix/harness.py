@@ -120,6 +120,7 @@ _PARAM_DEFAULTS = {
     "thread_id": "thread",
     "user_id": "member",
     "kind": "policy",
+    "notification_id": "notification",
 }
 
 _SKIPS = {
@@ -162,6 +163,12 @@ _EXTRA_ROWS: dict[str, dict[str, Any]] = {
     "API PATCH /api/v1/notes/{note_id} #shared": {
         "json": {"title": "Matrix renamed"},
         "params": {"note_id": "note.shared"},
+    },
+    "HTTP /notifications/<str:notification_id>/read/ #post": {"method": "POST", "data": {}},
+    "HTTP /notifications/read-all/ #post": {"method": "POST", "data": {}},
+    "HTTP /notifications/preferences/ #post": {"method": "POST", "data": {"kind-lounge.muted": "digest"}},
+    "API PUT /api/v1/notifications/preferences": {
+        "json": {"preferences": [{"kind": "lounge.muted", "delivery": "digest"}]},
     },
     "WS /ws/lounges/<slug:slug>/ #members": {"params": {"slug": "lounge.members"}},
     "WS /ws/lounges/<slug:slug>/ #invite": {"params": {"slug": "lounge.invite"}},
@@ -310,7 +317,7 @@ class Refs:
             return (objects.note_shared if detail == "shared" else objects.note_private).pk
         if kind == "member":
             return objects.users[detail or "learner"].pk
-        if kind in ("thread", "message", "mentor_message", "report", "coach_reply", "coach_message"):
+        if kind in ("thread", "message", "mentor_message", "report", "coach_reply", "coach_message", "notification"):
             return getattr(objects, kind).pk
         if kind == "organisation":
             return objects.organisation.pk

@@ -13,6 +13,9 @@ from workers.celery import app
         ("workers.tasks.coach.lounge_reply_task", "ai"),
         ("workers.tasks.coach.lounge_streams_sweep_task", "beat"),
         ("workers.tasks.realtime.stream_events_sweep_task", "beat"),
+        ("workers.tasks.mail.mail_deliver_task", "default"),
+        ("workers.tasks.mail.mail_stale_sweep_task", "beat"),
+        ("workers.tasks.notifications.notifications_digest_task", "beat"),
     ],
 )
 def test_task_routes(task: str, queue: str) -> None:

@@ -18,7 +18,8 @@ def test_the_default_is_one_per_core_and_at_least_one() -> None:
 
 def test_the_default_stops_growing_at_the_cap() -> None:
     """A large machine gets no more processes than the database connections allow."""
-    assert default_ai_worker_processes(256) == default_ai_worker_processes(AI_WORKER_PROCESSES_MAX) == AI_WORKER_PROCESSES_MAX
+    assert default_ai_worker_processes(256) == AI_WORKER_PROCESSES_MAX
+    assert default_ai_worker_processes(AI_WORKER_PROCESSES_MAX) == AI_WORKER_PROCESSES_MAX
 
 
 def test_an_unset_or_empty_setting_takes_the_default_for_the_cores() -> None:

@@ -5,7 +5,7 @@
 // rendered and sanitised by the server (markdown-it-py + nh3).
 
 import { RealtimeSocket } from "./realtime.js";
-import { toast } from "./app.js";
+import { personalEvent, toast } from "./app.js";
 import { clock, el, linkCitationRefs, renderCitations, StreamText, uuid } from "./stream_text.js";
 
 const NEAR_BOTTOM_PX = 120;
@@ -36,12 +36,8 @@ export function openChatSocket(path, { root, name, stream, resend, lost, ...hand
   return socket;
 }
 
-/** An event of the personal stream: its notifications are shown as toasts. */
-export function personalEvent(frame) {
-  if (frame.event !== "notification") return;
-  const data = frame.data || {};
-  toast(data.text || data.title || "New notification");
-}
+/** An event of the personal stream: notifications, shown as on every page (app.js). */
+export { personalEvent };
 
 // ------------------------------------------------------------------------------------ the log
 /**

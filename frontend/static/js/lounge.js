@@ -169,7 +169,14 @@ function start(config) {
     state.loaded = true;
     root.dataset.state = "ready";
     log.renderEmpty();
-    log.scrollToBottom(true);
+    // A notification's link (#msg-<id>, a mention) lands on its message once the history is in.
+    const linked = /^#msg-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    if (linked) {
+      // Scroll the log only (not the page, whose header stays in view), and mark the message.
+      const offset = linked.getBoundingClientRect().top - log.list.getBoundingClientRect().top;
+      log.list.scrollTop += offset - log.list.clientHeight / 3;
+      linked.classList.add("msg-linked");
+    } else log.scrollToBottom(true);
     composer.resend();
   }
 

@@ -229,14 +229,17 @@ def test_the_site_migration_names_the_site_after_the_product(existing: str | Non
     Site.objects.clear_cache()
 
 
-def test_a_password_reset_mail_carries_the_products_name(client: Client, mailoutbox: list[Any]) -> None:
+def test_a_password_reset_mail_carries_the_products_name(
+    client: Client, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
     Site.objects.update_or_create(pk=1, defaults={"domain": "example.com", "name": "example.com"})
     _site_migration().name_site(apps, SimpleNamespace(connection=connection))
     Site.objects.clear_cache()
     user = UserFactory.create(email="reset@example.test")
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
 
-    response = client.post("/accounts/password/reset/", {"email": "reset@example.test"})
+    with django_capture_on_commit_callbacks(execute=True):  # the mail is sent by a task after commit
+        response = client.post("/accounts/password/reset/", {"email": "reset@example.test"})
 
     assert response.status_code == 302
     assert len(mailoutbox) == 1

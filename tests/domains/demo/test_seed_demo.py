@@ -175,3 +175,18 @@ def test_the_seed_writes_notes_for_the_coach_once(django_capture_on_commit_callb
         "Salary negotiation"
     ]
     assert passages_for_lounge(lounge=lounge, query="zzzqqq") == []
+
+
+def test_the_learner_starts_with_one_real_mention_from_the_mentor() -> None:
+    """The demo shows notifications from the first visit: the mentor's welcome post mentions the
+    learner by name (through message_post, so the notice is the real one), once, however many runs."""
+    from domains.lounges.models import Message
+    from domains.notifications.models import Notification
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    learner = User.objects.get(email=demo_email("learner"))
+    (notice,) = Notification.objects.filter(user=learner)
+    welcome = Message.objects.get(client_msg_id="demo-welcome")
+    assert (notice.kind, notice.link) == ("lounge.mention", f"/lounges/interview-prep/#msg-{welcome.pk}")
+    assert f"@{learner.public_name}" in welcome.body

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 # The directory, once the session's first page is behind it: the signed-in user, their organisation
 # and roles (the page chrome), then the user's lounge memberships and the lounges with their counts.
-DIRECTORY_QUERIES = 5
+DIRECTORY_QUERIES = 6  # with the notifications badge every page shows
 # The snapshot: history, pins and the people present; for moderators also reports and members.
 SNAPSHOT_QUERIES_MEMBER = 3
 SNAPSHOT_QUERIES_MODERATOR = 5

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 # organisation and roles (the page chrome, and the API's organisation) before its own queries.
 # The notes list: the lounges the user reads, the tags in use, the lounges again (the list asks the
 # selector a second time) and the notes with their lounges (one query, not one per note).
-NOTE_LIST_QUERIES = 7
+NOTE_LIST_QUERIES = 8  # with the notifications badge every page shows
 # The API list: the lounges the user reads, then the page's count and its rows.
 NOTE_API_QUERIES = 6
 

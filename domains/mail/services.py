@@ -1,0 +1,200 @@
+"""Queue, render and deliver email. Nothing here talks SMTP inside a request: `mail_queue` writes a
+row and enqueues its delivery after commit; `mail_deliver` runs in the worker (docs/mail.md)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import EmailMultiAlternatives
+from django.db import models, transaction
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from domains.mail.models import SUBJECT_MAX, TAG_MAX, MailState, OutboundEmail
+from domains.mail.signals import mail_settled
+from workers import enqueue
+
+logger = logging.getLogger(__name__)
+
+MAIL_DELIVER_TASK = "workers.tasks.mail.mail_deliver_task"
+ERROR_MAX = 2000
+
+
+class RenderedMail(NamedTuple):
+    subject: str
+    text: str
+    html: str
+
+
+class MailRetry(Exception):  # noqa: N818 - a request to the task, not a failure
+    """The send failed for now; the task retries after `countdown` seconds."""
+
+    def __init__(self, email_id: int, countdown: float, error: str) -> None:
+        super().__init__(f"mail {email_id}: {error}")
+        self.countdown = countdown
+
+
+# ------------------------------------------------------------------ queue
+@transaction.atomic
+def mail_queue(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    tag: str,
+    user: AbstractBaseUser | None = None,
+    organisation: models.Model | None = None,
+    headers: dict[str, str] | None = None,
+    holds_secret: bool = False,
+) -> OutboundEmail:
+    """Write the mail in the caller's transaction and deliver it after commit: a rolled-back caller
+    sends nothing, and no request waits on SMTP. `holds_secret` (a reset key, a verification link)
+    blanks the bodies once the server has accepted the mail."""
+    email = OutboundEmail.objects.create(
+        to=to,
+        # A header cannot hold a line break (Django refuses to send one).
+        subject=" ".join(subject.split())[:SUBJECT_MAX],
+        text_body=text,
+        html_body=html,
+        tag=tag[:TAG_MAX],
+        user_id=user.pk if user is not None else None,
+        organisation_id=organisation.pk if organisation is not None else None,
+        headers=dict(headers or {}),
+        holds_secret=holds_secret,
+    )
+    enqueue(MAIL_DELIVER_TASK, email.pk)
+    return email
+
+
+@transaction.atomic
+def mail_requeue(*, emails: Iterable[OutboundEmail]) -> list[OutboundEmail]:
+    """Queue failed mails again with a fresh retry budget (the admins' "retry" action); any other
+    state is left alone. Locks the rows. Returns the mails queued."""
+    ids = [email.pk for email in emails]
+    queued = list(OutboundEmail.objects.select_for_update().filter(pk__in=ids, state=MailState.FAILED))
+    for email in queued:
+        email.state = MailState.PENDING
+        email.attempts = 0
+        email.save(update_fields=["state", "attempts", "updated_at"])
+        enqueue(MAIL_DELIVER_TASK, email.pk)
+    return queued
+
+
+@transaction.atomic
+def mail_stale_sweep(*, older_than_seconds: int, limit: int = 500) -> int:
+    """Queue again the pending mails nobody touched for `older_than_seconds`: their task was lost
+    (a worker died mid-send, the broker was down at commit). Their attempts so far still count; a
+    row a worker is sending right now is locked and skipped."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = list(
+        OutboundEmail.objects.select_for_update(skip_locked=True)
+        .filter(state=MailState.PENDING, updated_at__lt=cutoff)
+        .order_by("created_at")[:limit]
+    )
+    for email in stale:
+        email.save(update_fields=["updated_at"])
+        enqueue(MAIL_DELIVER_TASK, email.pk)
+    if stale:
+        logger.warning("mail.requeued_stale count=%d", len(stale))
+    return len(stale)
+
+
+# ------------------------------------------------------------------ render
+def mail_render(template_prefix: str, context: dict[str, Any]) -> RenderedMail:
+    """Render `<prefix>_subject.txt`, `<prefix>_message.txt` and, if it exists,
+    `<prefix>_message.html` (which extends `mail/base.html`); without one, the HTML part is the text
+    in the shared layout. The subject starts with the site's name ("[Coachwire] …"). Context gets
+    `site_name`; pass `unsubscribe_url` for the layout's footer link."""
+    context = {"site_name": settings.SITE_NAME, **context}
+    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
+    text = render_to_string(f"{template_prefix}_message.txt", context).strip()
+    try:
+        html = render_to_string(f"{template_prefix}_message.html", context).strip()
+    except TemplateDoesNotExist:
+        html = mail_html_from_text(text, context)
+    return RenderedMail(subject=f"[{settings.SITE_NAME}] {subject}", text=text, html=html)
+
+
+def mail_html_from_text(text: str, context: dict[str, Any] | None = None) -> str:
+    """A text-only mail (allauth's are) as HTML in the shared layout: paragraphs, links made links."""
+    context = {"site_name": settings.SITE_NAME, **(context or {}), "text": text}
+    return render_to_string("mail/text_message.html", context)
+
+
+# ------------------------------------------------------------------ deliver
+def _is_permanent(error: Exception) -> bool:
+    """A 5xx answer says the same next time (unknown mailbox, refused content)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:ERROR_MAX]
+
+
+def _message(email: OutboundEmail) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.text_body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        headers={str(name): str(value) for name, value in (email.headers or {}).items()},
+    )
+    if email.html_body:
+        message.attach_alternative(email.html_body, "text/html")
+    return message
+
+
+def retry_countdown(attempts: int) -> float:
+    """Seconds before the next try, after `attempts` failed ones: base * 2^(attempts - 1), capped."""
+    return float(min(settings.MAIL_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), settings.MAIL_RETRY_MAX_SECONDS))
+
+
+def mail_deliver(*, email_id: int) -> OutboundEmail | None:
+    """Send one pending mail through EMAIL_BACKEND. Locks the row (skipping it if another worker
+    holds it) for the whole conversation, so a duplicate delivery never sends twice; a mail already
+    sent or failed, or gone, returns None. A temporary failure counts the attempt and raises
+    `MailRetry` until MAIL_MAX_RETRIES retries are used up; then, or on a 5xx answer, the mail is
+    marked failed and logged."""
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, state=MailState.PENDING)
+            .first()
+        )
+        if email is None:
+            return None
+        email.attempts += 1
+        try:
+            _message(email).send(fail_silently=False)
+        except (smtplib.SMTPException, OSError) as error:
+            email.last_error = _describe(error)
+            final = _is_permanent(error) or email.attempts > settings.MAIL_MAX_RETRIES
+            email.state = MailState.FAILED if final else MailState.PENDING
+            email.save(update_fields=["attempts", "last_error", "state", "updated_at"])
+        else:
+            email.state = MailState.SENT
+            email.sent_at = timezone.now()
+            fields = ["attempts", "state", "sent_at", "updated_at"]
+            if email.holds_secret:
+                email.text_body = email.html_body = ""
+                fields += ["text_body", "html_body"]
+            email.save(update_fields=fields)
+            transaction.on_commit(lambda: mail_settled.send(OutboundEmail, email=email))
+            return email
+    if final:
+        logger.error("mail.failed id=%s tag=%s attempts=%d: %s", email.pk, email.tag, email.attempts, email.last_error)
+        transaction.on_commit(lambda: mail_settled.send(OutboundEmail, email=email))
+        return email
+    raise MailRetry(email.pk, retry_countdown(email.attempts), email.last_error)
