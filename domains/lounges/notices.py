@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.db.models import Q
 from django.urls import reverse
 
 from domains.accounts.models import User
@@ -19,7 +20,8 @@ LOUNGE_REMOVED = notification_kind(
 LOUNGE_REPORT_RESOLVED = notification_kind("lounge.report_resolved", "A report you made was reviewed")
 
 MENTIONS_MAX = 20  # people notified by one post, at most
-_AT_WORD = re.compile(r"(?<![\w@])@([\w.\-]+)")
+EXCERPT_MAX = 280  # of the post, in the notification (the link shows the message as it is now)
+_AT_WORD = re.compile(r"(?<![\w@])@([\w.'+\-]+)")
 
 
 def lounge_path(lounge: Lounge, message: Message | None = None) -> str:
@@ -29,28 +31,35 @@ def lounge_path(lounge: Lounge, message: Message | None = None) -> str:
 
 def mentioned_members(lounge: Lounge, text: str, *, author: User) -> list[User]:
     """The lounge's members (not banned, not the author) whose public name follows an `@` in `text`,
-    matched case-insensitively and whole: "@Ada Lovelace", "@ada" (an email's local part)."""
-    words = {match.group(1).lower() for match in _AT_WORD.finditer(text)} - {"coach"}
+    case-insensitively and whole: "@Ada Lovelace", "@ada" (an email's local part), "@ada." at the
+    end of a sentence. At each `@` the longest name that fits wins, so "@Ada Lovelace" is Ada
+    Lovelace and not also a member called "Ada". Candidates are found in SQL by the words after
+    the `@`s, so a big lounge costs one bounded query, not a scan of its members."""
+    lowered = text.lower()
+    words = {match.group(1).rstrip(".'-").lower() for match in _AT_WORD.finditer(text)} - {"coach", ""}
     if not words:
         return []
-    memberships = (
-        LoungeMembership.objects.filter(lounge=lounge, is_banned=False)
+    by_word = Q()
+    for word in sorted(words)[:MENTIONS_MAX]:
+        by_word |= Q(user__display_name__istartswith=word) | Q(user__email__istartswith=f"{word}@")
+    candidates = [
+        membership.user
+        for membership in LoungeMembership.objects.filter(by_word, lounge=lounge, is_banned=False, user__is_active=True)
         .exclude(user=author)
         .select_related("user")
-        .only("user__id", "user__display_name", "user__email", "user__is_active")
-    )
-    lowered = text.lower()
-    found: list[User] = []
-    for membership in memberships.iterator(chunk_size=500):
-        user = membership.user
-        name = user.public_name.lower()
-        if name.split(" ", 1)[0].rstrip(".-") not in words and name not in words:
-            continue
-        if re.search(rf"(?<![\w@])@{re.escape(name)}(?![\w])", lowered) and user.is_active:
-            found.append(user)
-            if len(found) >= MENTIONS_MAX:
+        .only("user__id", "user__display_name", "user__email", "user__is_active")[: MENTIONS_MAX * 10]
+    ]
+    names = sorted(((user.public_name.lower(), user) for user in candidates), key=lambda pair: -len(pair[0]))
+    found: dict[int, User] = {}
+    for at in re.finditer(r"(?<![\w@])@", lowered):
+        rest = lowered[at.end() :]
+        for name, user in names:
+            if rest.startswith(name) and not re.match(r"\w", rest[len(name) : len(name) + 1]):
+                found.setdefault(user.pk, user)
                 break
-    return found
+        if len(found) >= MENTIONS_MAX:
+            break
+    return list(found.values())
 
 
 def notice_mentions(lounge: Lounge, message: Message, author: User) -> None:
@@ -59,7 +68,7 @@ def notice_mentions(lounge: Lounge, message: Message, author: User) -> None:
             user=user,
             kind=LOUNGE_MENTION,
             title=f"{author.public_name} mentioned you in {lounge.title}",
-            body=message.body,
+            body=message.body[:EXCERPT_MAX],
             link=lounge_path(lounge, message),
             organisation=lounge.organisation,
         )

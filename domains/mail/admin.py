@@ -46,8 +46,9 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
 # ------------------------------------------------------------------ the organisation admin (/manage/)
 class OrganisationOutboundEmailAdmin(OrganisationModelAdmin):
-    """The organisation's own mails (notifications, digests): who, what, and whether it went out.
-    Account mail (verification, password reset) has no organisation and is not here. Bodies and
+    """The organisation's own mails (notifications about its lounges and, later, its other work): who,
+    what, and whether it went out. Mail with no organisation (verification, password reset, the
+    daily digest, which gathers every organisation's) is only in the platform admin. Bodies and
     headers stay out: they carry the person's own links (unsubscribe, the notification's page)."""
 
     staff_add = staff_change = staff_delete = False

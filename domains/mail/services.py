@@ -183,6 +183,11 @@ def mail_deliver(*, email_id: int) -> OutboundEmail | None:
             final = _is_permanent(error) or email.attempts > settings.MAIL_MAX_RETRIES
             email.state = MailState.FAILED if final else MailState.PENDING
             email.save(update_fields=["attempts", "last_error", "state", "updated_at"])
+        except Exception as error:  # noqa: BLE001 - a mail that cannot even be built (a bad header, a bad address) fails for good
+            email.last_error = _describe(error)
+            final = True
+            email.state = MailState.FAILED
+            email.save(update_fields=["attempts", "last_error", "state", "updated_at"])
         else:
             email.state = MailState.SENT
             email.sent_at = timezone.now()

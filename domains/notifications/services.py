@@ -26,7 +26,7 @@ from domains.common.errors import Refusal
 from domains.mail.models import OutboundEmail
 from domains.mail.services import mail_queue, mail_render
 from domains.notifications.events import NotificationCreated, NotificationsRead
-from domains.notifications.kinds import Delivery, NotificationKind, kind_find, kind_get
+from domains.notifications.kinds import Delivery, NotificationKind, Priority, kind_find, kind_get
 from domains.notifications.models import (
     BODY_MAX,
     LINK_MAX,
@@ -41,6 +41,7 @@ from domains.notifications.selectors import (
     delivery_for,
     notification_get_for_user,
     notification_payload,
+    preferences_for_user,
     unread_count,
 )
 from realtime.publish import publish_on_commit
@@ -49,6 +50,10 @@ from realtime.streams import user_stream
 log = structlog.get_logger(__name__)
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+# What the daily digest's own unsubscribe link names: not a kind, but every kind sent by digest.
+DIGEST = NotificationKind(
+    name="digest", label="The daily digest", priority=Priority.NORMAL, email=True, default=Delivery.DIGEST
+)
 
 
 class NotificationError(Refusal):
@@ -62,7 +67,7 @@ def _clip(text: str, limit: int) -> str:
 
 def _checked_link(link: str) -> str:
     """A link is a path on this site: never another host (a notification must not send people off)."""
-    if link and (not link.startswith("/") or link.startswith("//") or len(link) > LINK_MAX):
+    if link and (not link.startswith("/") or link.startswith("//") or "\\" in link or len(link) > LINK_MAX):
         raise ValueError(f"a notification link is a path on this site, not {link!r}")
     return link
 
@@ -234,7 +239,7 @@ def unsubscribe_read(token: str) -> tuple[User, NotificationKind]:
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
         user = User.objects.get(pk=int(data["u"]), is_active=True)
-        kind = kind_find(str(data["k"]))
+        kind = DIGEST if data["k"] == DIGEST.name else kind_find(str(data["k"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError, User.DoesNotExist):
         raise NotificationError("invalid", "This unsubscribe link is not valid.") from None
     if kind is None:
@@ -246,8 +251,13 @@ def unsubscribe_read(token: str) -> tuple[User, NotificationKind]:
 def unsubscribe(token: str) -> tuple[User, NotificationKind]:
     """Turn off email for the one kind and person the token names (logged out; the token is the proof)."""
     user, kind = unsubscribe_read(token)
-    preference_set(user=user, kind=kind.name, delivery=Delivery.OFF)
-    Notification.objects.filter(user=user, kind=kind.name, email_state=EmailState.PENDING, email__isnull=True).update(
+    if kind == DIGEST:  # every kind that reaches this person by digest: no more digests
+        names = [spec.name for spec, delivery in preferences_for_user(user=user) if delivery == Delivery.DIGEST]
+    else:
+        names = [kind.name]
+    for name in names:
+        preference_set(user=user, kind=name, delivery=Delivery.OFF)
+    Notification.objects.filter(user=user, kind__in=names, email_state=EmailState.PENDING, email__isnull=True).update(
         email_state=EmailState.SUPPRESSED
     )
     log.info("notifications.unsubscribed", user=user.pk, kind=kind.name)
@@ -295,6 +305,11 @@ def digest_send_due(now: datetime | None = None) -> int:
 
 @transaction.atomic
 def _digest_one(user: User, now: datetime) -> bool:
+    # Two overlapping runs must not both send: lock the person, then ask again.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    last = DigestRun.objects.filter(user=user).values_list("sent_at", flat=True).first()
+    if not digest_due(user, now, last):
+        return False
     pending = list(
         Notification.objects.select_for_update()
         .filter(user=user, email_state=EmailState.PENDING, email__isnull=True)
@@ -322,8 +337,17 @@ def _digest_one(user: User, now: datetime) -> bool:
             "items": [(n, site_url(n.link) if n.link else "") for n in include],
             "preferences_url": site_url("/notifications/preferences/"),
             "notifications_url": site_url("/notifications/"),
+            "unsubscribe_url": unsubscribe_url(user=user, kind=DIGEST.name),
         },
     )
-    email = mail_queue(to=user.email, subject=subject, text=text, html=html, tag="notification.digest", user=user)
+    email = mail_queue(
+        to=user.email,
+        subject=subject,
+        text=text,
+        html=html,
+        tag="notification.digest",
+        user=user,
+        headers=_unsubscribe_headers(unsubscribe_url(user=user, kind=DIGEST.name)),
+    )
     Notification.objects.filter(pk__in=[n.pk for n in include]).update(email=email)
     return True

@@ -6,7 +6,7 @@ from project.settings.base import *
 from project.settings.environment import env
 from project.settings.logging import build_logging
 
-_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_DOMAIN")
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
 if _missing:
     raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(_missing)}")
@@ -40,3 +40,8 @@ if SENTRY_DSN:
     import sentry_sdk
 
     sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
+
+# Links in emails (allauth's, the notifications' and their one-click unsubscribe, which RFC 8058
+# requires over HTTPS) are absolute: https://SITE_DOMAIN/... (SITE_SCHEME=http only for a local
+# compose run without TLS).
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env("SITE_SCHEME", default="https")

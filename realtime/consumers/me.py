@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from domains.accounts.selectors import organisation_list_for_user, roles_for_user
+from domains.notifications.selectors import unread_count
 from realtime.consumers.base import StreamConsumer
 
 
@@ -20,6 +21,8 @@ class MeConsumer(StreamConsumer):
             "organisations": [
                 {"id": org.pk, "name": org.name, "slug": org.slug} for org in organisation_list_for_user(user=self.user)
             ],
+            # The badge's count at this instant: a tab that (re)connects, or resyncs, shows it.
+            "unread": unread_count(user=self.user),
         }
 
     def rights_data(self) -> dict[str, Any]:

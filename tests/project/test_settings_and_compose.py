@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}
+REQUIRED = {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_DOMAIN"}
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -28,6 +28,7 @@ def _production_env() -> dict[str, str]:
         "ALLOWED_HOSTS": "coachwire.example",
         "DATABASE_URL": "postgres://coachwire:secret@db.invalid:5432/coachwire",
         "REDIS_URL": "redis://cache.invalid:6379/0",
+        "SITE_DOMAIN": "coachwire.example",
     }
 
 

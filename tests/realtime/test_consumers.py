@@ -10,6 +10,8 @@ from django.test import override_settings
 
 from domains.accounts.models import Role
 from domains.accounts.services import membership_grant, organisation_switch, user_deactivate
+from domains.lounges.notices import LOUNGE_MENTION
+from domains.notifications.services import notify
 from realtime.publish import publish_on_commit
 from realtime.streams import user_stream
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
@@ -102,15 +104,16 @@ async def test_rate_limit_sends_an_error_then_closes_4429_when_it_persists() -> 
     assert (await comm.receive_output())["code"] == 4429
 
 
-async def test_personal_stream_snapshot_carries_identity_roles_and_cursor() -> None:
+async def test_personal_stream_snapshot_carries_identity_roles_cursor_and_unread_count() -> None:
     user, session = await _signed_in()
-    await database_sync_to_async(publish_on_commit)(user_stream(user.pk), {"type": "notification", "text": "hi"})
+    await database_sync_to_async(notify)(user=user, kind=LOUNGE_MENTION, title="hi")
     comm = communicator("/ws/me/", session=session)
     await comm.connect()
     snapshot = await comm.receive_json_from()
     assert snapshot["stream"] == f"user.{user.pk}"
     assert snapshot["cursors"] == {f"user.{user.pk}": 1}
     assert snapshot["data"]["user"]["id"] == user.pk
+    assert snapshot["data"]["unread"] == 1
     assert snapshot["rights"] == {"roles": ["learner"]}
     await comm.disconnect()
 

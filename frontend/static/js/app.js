@@ -56,7 +56,7 @@ export function setUnread(unread) {
  */
 function listNotification(notification) {
   const list = document.getElementById("notifications");
-  if (!list || list.dataset.filter === "read") return;
+  if (!list || list.dataset.firstPage === "false") return; // older pages keep their place
   list.querySelector("[data-empty]")?.remove();
   const item = document.createElement("li");
   item.className = "notification unread";
@@ -86,8 +86,11 @@ function listNotification(notification) {
 function listRead(ids, all) {
   for (const item of document.querySelectorAll("#notifications [data-notification-id]")) {
     if (all || ids.includes(Number(item.dataset.notificationId))) {
-      item.classList.remove("unread");
-      item.querySelector("[data-mark-read]")?.remove();
+      if (item.closest("[data-filter='unread']")) item.remove(); // a list of unread ones: it leaves
+      else {
+        item.classList.remove("unread");
+        item.querySelector("[data-mark-read]")?.remove();
+      }
     }
   }
 }
@@ -122,6 +125,9 @@ function start() {
   if (!path) return;
   const socket = connect(path, {
     onEvent: personalEvent,
+    onSnapshot(frame) {
+      if (Number.isInteger(frame.data?.unread)) setUnread(frame.data.unread); // right after a reconnect or resync
+    },
     onRightsChanged() {
       toast("Your access changed. Reload the page to see what is new.", { kind: "warning" });
     },

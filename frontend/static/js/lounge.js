@@ -170,7 +170,9 @@ function start(config) {
     root.dataset.state = "ready";
     log.renderEmpty();
     // A notification's link (#msg-<id>, a mention) lands on its message once the history is in.
-    const linked = /^#msg-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    const linked =
+      !state.linkedShown && /^#msg-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    state.linkedShown = true; // once per page: a reconnect's snapshot does not jump back there
     if (linked) {
       // Scroll the log only (not the page, whose header stays in view), and mark the message.
       const offset = linked.getBoundingClientRect().top - log.list.getBoundingClientRect().top;

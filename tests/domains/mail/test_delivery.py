@@ -155,6 +155,20 @@ def test_a_permanent_refusal_is_not_retried(
     assert "550" in email.last_error
 
 
+def test_a_mail_that_cannot_be_built_fails_at_once_instead_of_staying_pending(
+    smtp_server: LoopbackSMTP, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    """Not an SMTP error (here, a header with a line break: Django's BadHeaderError): the mail is
+    marked failed and shown, never left pending for the sweep to queue again forever."""
+    with django_capture_on_commit_callbacks(execute=True):
+        email = _queue(headers={"X-Note": "one\nBcc: someone@evil.test"})
+
+    email.refresh_from_db()
+    assert (email.state, email.attempts) == (MailState.FAILED, 1)
+    assert email.last_error
+    assert smtp_server.messages == []
+
+
 def test_a_server_that_is_not_there_counts_as_a_temporary_failure(
     settings: Any, smtp_server: LoopbackSMTP, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:

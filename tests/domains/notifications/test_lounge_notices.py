@@ -59,13 +59,28 @@ def test_a_mention_matches_an_email_name_whole_and_never_a_banned_member_or_an_o
     assert _notices(outsider) == []
 
 
-def test_an_edit_or_a_repeat_post_does_not_notify_again() -> None:
+def test_a_repeat_post_or_an_edit_does_not_notify_again() -> None:
     lounge = LoungeFactory.create()
     author = _member(lounge, "Grace")
     ada = _member(lounge, "Ada")
-    _post(lounge, author, "hi @Ada", key="same")
+    message = _post(lounge, author, "hi @Ada", key="same")
     _post(lounge, author, "hi @Ada", key="same")  # the client retried: the same post
+    services.message_edit(message=message, editor=author, body="hi @Ada, welcome")
     assert len(_notices(ada)) == 1
+
+
+def test_the_longest_name_wins_at_each_at_and_sentence_punctuation_is_not_part_of_a_name() -> None:
+    lounge = LoungeFactory.create()
+    author = _member(lounge, "Grace")
+    ada_lovelace = _member(lounge, "Ada Lovelace")
+    ada = _member(lounge, "Ada")
+    jean_luc = _member(lounge, "Jean-Luc")
+    _post(lounge, author, "Thanks @Ada Lovelace. And thank you, @jean-luc.", key="p1")
+    assert [kind for kind, _, _ in _notices(ada_lovelace)] == ["lounge.mention"]
+    assert _notices(ada) == []
+    assert [kind for kind, _, _ in _notices(jean_luc)] == ["lounge.mention"]
+    _post(lounge, author, "See you, @ada.", key="p2")
+    assert [kind for kind, _, _ in _notices(ada)] == ["lounge.mention"]
 
 
 def test_muted_removed_and_banned_members_are_told_why() -> None:

@@ -106,7 +106,7 @@ def test_over_long_text_is_shortened_and_a_link_off_the_site_is_refused() -> Non
     assert len(notification.title) == 200
     assert notification.title.endswith("…")
     assert len(notification.body) == 2000
-    for link in ("https://evil.test/", "//evil.test/", "javascript:alert(1)"):
+    for link in ("https://evil.test/", "//evil.test/", "/\\evil.test/", "javascript:alert(1)"):
         with pytest.raises(ValueError, match="path on this site"):
             notify(user=user, kind=ROUTINE, title="Go", link=link)
     with pytest.raises(ValueError, match="unknown notification kind"):
@@ -177,6 +177,25 @@ def test_the_digest_goes_out_at_each_persons_morning_once_with_what_waits(
         assert services.digest_send_due(now=_at(8)) == 1
     assert [m.to for m in mail.outbox] == [["tokyo@example.test"], ["london@example.test"]]
     assert Notification.objects.get(title="Already read").email_state == EmailState.SUPPRESSED
+
+
+def test_the_digest_has_its_own_one_click_unsubscribe_that_stops_every_digest_kind(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.NOTIFICATIONS_DIGEST_HOUR = 8
+    user = UserFactory.create(time_zone="UTC")
+    services.preference_set(user=user, kind=URGENT.name, delivery=Delivery.IMMEDIATE)
+    notify(user=user, kind=ROUTINE, title="Routine")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.digest_send_due(now=_at(8)) == 1
+    (digest,) = mail.outbox
+    url = digest.extra_headers["List-Unsubscribe"].strip("<>")
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert url in digest.body
+    services.unsubscribe(token)
+    choices = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
+    assert choices[ROUTINE.name] == "off"  # a digest kind: off
+    assert choices[URGENT.name] == "immediate"  # emailed at once: untouched
 
 
 def test_the_digest_leaves_out_kinds_turned_off_since(settings: Any) -> None:

@@ -73,7 +73,8 @@ def test_mark_one_and_mark_all_read(client: Client, person: Any) -> None:
     notify(user=person, kind=PAGE_KIND, title="Two")
     assert client.post(f"/notifications/{first.pk}/read/", {"next": "/notifications/"})["Location"] == "/notifications/"
     assert Notification.objects.filter(user=person, read_at__isnull=True).count() == 1
-    client.post("/notifications/read-all/", {"next": "https://evil.test/"})
+    response = client.post("/notifications/read-all/", {"next": "https://evil.test/"})
+    assert response["Location"] == "/notifications/"  # never off the site
     assert not Notification.objects.filter(user=person, read_at__isnull=True).exists()
 
 
