@@ -141,6 +141,7 @@ def _production_answers(*, metrics_token: str | None) -> dict[str, dict[str, Any
         ALLOWED_HOSTS="testserver",
         DATABASE_URL=database_url_from_settings(),
         REDIS_URL=settings.REDIS_URL,
+        SITE_DOMAIN="coachwire.example",
         DATABASE_POOL="false",
     )
     if metrics_token is not None:

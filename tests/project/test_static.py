@@ -19,6 +19,7 @@ def test_collectstatic_rewrites_module_imports_to_hashed_files(tmp_path: Path) -
         ALLOWED_HOSTS="coachwire.example",
         DATABASE_URL="postgres://u:p@db.invalid:5432/x",
         REDIS_URL="redis://cache.invalid:6379/0",
+        SITE_DOMAIN="coachwire.example",
     )
     script = (
         "import django, sys; django.setup(); from django.conf import settings; "
