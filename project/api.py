@@ -1,6 +1,7 @@
 """The HTTP API at /api/v1/ (django-ninja), OpenAPI at /api/openapi.json.
 
-Auth in v1 is the session cookie; ninja's SessionAuth enforces CSRF on unsafe methods.
+Auth in v1 is the session cookie; ninja's SessionAuth enforces CSRF on unsafe methods. Every call is
+rate limited, per person and, before authentication, per client address (domains/common/api_throttle.py).
 
 Every error the API answers goes through `api_error`, in the one shape `domains.common.api.ErrorOut`
 describes: schema validation (422), malformed JSON (400), a body that is not JSON (415) or too big
@@ -21,16 +22,17 @@ from django.views import defaults
 from ninja import NinjaAPI
 from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import SessionAuth
 
 from domains.common.api import JsonOnlyParser, UnsupportedMediaType, error_response
+from domains.common.api_throttle import ThrottledSessionAuth, UserRateThrottle
 from domains.common.errors import Refusal
 
 api = NinjaAPI(
     title="Coachwire API",
     version="1",
     urls_namespace="api",
-    auth=SessionAuth(),
+    auth=ThrottledSessionAuth(),
+    throttle=[UserRateThrottle()],
     parser=JsonOnlyParser(),
     openapi_url="/openapi.json",
     docs_url="/docs",

@@ -33,6 +33,7 @@ urlpatterns = [
     path("notes/", include("domains.notes.urls")),
     path("coach/", include("domains.coach.urls")),
     path("notifications/", include("domains.notifications.urls")),
+    path("invitations/", include("domains.invitations.urls")),
     path("api/v1/", api.urls),
     path("api/openapi.json", openapi_json, name="openapi"),
     path("metrics", metrics.metrics, name="prometheus-django-metrics"),

@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
-from domains.accounts.models import Role
+from domains.accounts.models import Organisation, Role
+from domains.accounts.selectors import organisation_settings_get
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -17,14 +19,37 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("coach:thread_list", "Coach"))
     if Role.STAFF in roles or Role.MENTOR in roles:
         items.append(("accounts:members", "Members"))
+        items.append(("invitations:list", "Invitations"))  # mentors invite candidates (domains/invitations)
     if Role.STAFF in roles:
+        items.append(("accounts:organisation_settings", "Settings"))
         items.append(("compliance:audit", "Audit log"))
         # The organisation-scoped admin (domains/accounts/admin_site.py), not Django's /admin/.
         items.append(("org_admin:index", "Organisation admin"))
     if getattr(getattr(request, "user", None), "is_superuser", False):
         items.append(("admin:index", "Operator admin"))  # platform operators: every organisation
+    organisation: Organisation | None = getattr(request, "organisation", None)
     return {
         "nav_items": items,
-        "organisation": getattr(request, "organisation", None),
+        "organisation": organisation,
+        # The switcher's list and the header's branding come from the middleware's one query.
+        "organisations": getattr(request, "organisations", []),
+        "organisation_brand": organisation_brand(organisation),
         "roles": sorted(roles),
+    }
+
+
+def organisation_brand(organisation: Organisation | None) -> dict[str, str] | None:
+    """The logo and theme stylesheet addresses for the header, versioned by the settings row's
+    change time so browsers may cache them for long; None without an organisation."""
+    if organisation is None:
+        return None
+    row = organisation_settings_get(organisation=organisation)
+    if row.pk is None:
+        return {"logo_url": "", "theme_url": ""}
+    version = f"?v={int(row.updated_at.timestamp())}"
+    return {
+        "logo_url": reverse("accounts:organisation_logo", args=[organisation.slug]) + version if row.logo else "",
+        "theme_url": reverse("accounts:organisation_theme", args=[organisation.slug]) + version
+        if row.primary_colour or row.accent_colour
+        else "",
     }

@@ -1,6 +1,6 @@
 """The request as views see it once `ActiveOrganisationMiddleware` has run.
 
-Types only: at runtime every request is Django's `HttpRequest`, and the middleware sets the two
+Types only: at runtime every request is Django's `HttpRequest`, and the middleware sets these
 attributes on each one (domains/accounts/middleware.py). It lives in accounts, not domains/common,
 because it names accounts' models and accounts imports domains.common (the domains stay acyclic).
 """
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
         organisation: Organisation | None
         roles: frozenset[str]
+        organisations: list[Organisation]  # the user's, for the switcher (same query as `organisation`)
 
     class AuthenticatedRequest(OrganisationRequest):
         """A request that passed `@login_required` (or the API's session auth)."""

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.decorators import sync_and_async_middleware
 
 from domains.accounts.http import OrganisationRequest
-from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisation_for_session, roles_for_user
+from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisations_for_session, roles_for_user
 
 
 def bind_organisation(request: HttpRequest) -> None:
@@ -24,8 +24,11 @@ def bind_organisation(request: HttpRequest) -> None:
     if not user.is_authenticated:
         bound.organisation = None
         bound.roles = frozenset()
+        bound.organisations = []
         return
-    organisation = organisation_for_session(user=user, organisation_id=request.session.get(ORGANISATION_SESSION_KEY))
+    organisation, bound.organisations = organisations_for_session(
+        user=user, organisation_id=request.session.get(ORGANISATION_SESSION_KEY)
+    )
     if organisation is not None and request.session.get(ORGANISATION_SESSION_KEY) != organisation.pk:
         request.session[ORGANISATION_SESSION_KEY] = organisation.pk
     bound.organisation = organisation

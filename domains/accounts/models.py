@@ -20,6 +20,21 @@ class Role(models.TextChoices):
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
 
 
+class OrganisationPlan(models.TextChoices):
+    """The flag until billing: billing's plans will add their values and set it."""
+
+    FREE = "free", "Free"
+
+
+class SignupPolicy(models.TextChoices):
+    OPEN = "open", "Open: anyone may sign up"
+    INVITE_ONLY = "invite_only", "Invite only"
+    EMAIL_DOMAIN = "email_domain", "Only addresses at our email domain"
+
+
+COLOUR_PATTERN = r"^#[0-9a-f]{6}$"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -78,14 +93,61 @@ class Organisation(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     is_active = models.BooleanField(default=True)
+    plan = models.CharField(max_length=16, choices=OrganisationPlan.choices, default=OrganisationPlan.FREE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(plan__in=OrganisationPlan.values), name="accounts_org_plan_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrganisationSettings(models.Model):
+    """The organisation's own settings, one row each, created on first use. Accounts' fields are here;
+    other domains keep theirs in their own tables and join the one settings page as sections
+    (domains/accounts/settings_sections.py). Blank colours mean the product's own."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="settings")
+    logo = models.FileField(max_length=200, blank=True)  # named by domains.common.uploads.store_upload
+    primary_colour = models.CharField(max_length=7, blank=True)
+    accent_colour = models.CharField(max_length=7, blank=True)
+    signup_policy = models.CharField(max_length=16, choices=SignupPolicy.choices, default=SignupPolicy.OPEN)
+    signup_email_domain = models.CharField(max_length=253, blank=True)
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation"]
+        verbose_name = "organisation settings"
+        verbose_name_plural = "organisation settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(signup_policy__in=SignupPolicy.values), name="accounts_orgsettings_policy_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(signup_policy=SignupPolicy.EMAIL_DOMAIN) | ~models.Q(signup_email_domain=""),
+                name="accounts_orgsettings_domain_required",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(primary_colour="") | models.Q(primary_colour__regex=COLOUR_PATTERN),
+                name="accounts_orgsettings_primary_colour_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accent_colour="") | models.Q(accent_colour__regex=COLOUR_PATTERN),
+                name="accounts_orgsettings_accent_colour_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Settings of {self.organisation_id}"
 
 
 class Membership(models.Model):

@@ -32,4 +32,5 @@ is_registrar = has_role(Role.REGISTRAR)
 
 rules.add_perm("accounts.manage_members", is_org_staff)
 rules.add_perm("accounts.view_members", is_org_staff | is_mentor)
+rules.add_perm("accounts.manage_settings", is_org_staff)
 rules.add_perm("compliance.view_audit", is_org_staff)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import Http404
 
-from domains.accounts.models import Membership, Organisation, User
+from domains.accounts.models import Membership, Organisation, OrganisationSettings, SignupPolicy, User
 
 ORGANISATION_SESSION_KEY = "organisation_id"
 
@@ -26,6 +28,57 @@ def organisation_for_session(*, user: User | AnonymousUser, organisation_id: int
         if chosen is not None:
             return chosen
     return organisations.order_by("pk").first()
+
+
+def organisations_for_session(
+    *, user: User | AnonymousUser, organisation_id: int | None
+) -> tuple[Organisation | None, list[Organisation]]:
+    """`organisation_for_session` and the user's organisations (for the switcher) in one query, each
+    with its settings row joined (the header's logo and colours need no query of their own)."""
+    if not user.is_authenticated:
+        return None, []
+    organisations = list(organisation_list_for_user(user=user).select_related("settings").order_by("name", "pk"))
+    chosen = next((org for org in organisations if org.pk == organisation_id), None)
+    if chosen is None and organisations:
+        chosen = min(organisations, key=lambda org: org.pk)
+    return chosen, organisations
+
+
+def organisation_settings_get(*, organisation: Organisation) -> OrganisationSettings:
+    """The organisation's settings; the defaults (unsaved) if it has never saved any. No query when
+    the row was joined (`organisations_for_session`) or fetched before."""
+    try:
+        return organisation.settings
+    except ObjectDoesNotExist:
+        return OrganisationSettings(organisation=organisation)
+
+
+def organisation_public_get(*, slug: str) -> Organisation:
+    """An active organisation by its public slug (`/o/<slug>/…`), with its settings; else 404."""
+    organisation = Organisation.objects.filter(slug=slug, is_active=True).select_related("settings").first()
+    if organisation is None:
+        raise Http404("No such organisation.")
+    return organisation
+
+
+def signup_allowed(*, organisation: Organisation | None, email: str) -> bool:
+    """Whether `email` may sign up into `organisation` by itself (an invitation is another path): its
+    sign-up policy. No organisation: nothing to refuse."""
+    if organisation is None:
+        return True
+    policy = organisation_settings_get(organisation=organisation)
+    if policy.signup_policy == SignupPolicy.INVITE_ONLY:
+        return False
+    if policy.signup_policy == SignupPolicy.EMAIL_DOMAIN:
+        domain = email.rsplit("@", 1)[-1].strip().lower() if "@" in email else ""
+        return bool(domain) and domain == policy.signup_email_domain
+    return True
+
+
+def signup_organisation() -> Organisation | None:
+    """The organisation self sign-up joins (SIGNUP_ORGANISATION_SLUG), if it exists and is active."""
+    slug = settings.SIGNUP_ORGANISATION_SLUG
+    return Organisation.objects.filter(slug=slug, is_active=True).first() if slug else None
 
 
 def roles_for_user(*, user: User | AnonymousUser, organisation: Organisation | None) -> frozenset[str]:

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import transaction
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
 
-from domains.accounts.models import Membership, Organisation, Role, User
-from domains.accounts.selectors import ORGANISATION_SESSION_KEY, organisation_list_for_user
+from domains.accounts.models import (
+    COLOUR_PATTERN,
+    Membership,
+    Organisation,
+    OrganisationSettings,
+    Role,
+    SignupPolicy,
+    User,
+)
+from domains.accounts.selectors import (
+    ORGANISATION_SESSION_KEY,
+    organisation_list_for_user,
+    organisation_settings_get,
+    signup_allowed,
+    signup_organisation,
+)
+from domains.accounts.settings_sections import settings_sections
+from domains.common.errors import Refusal
+from domains.common.uploads import (
+    IMAGE_KINDS,
+    ValidatedUpload,
+    store_upload,
+    uploads_discarded_on_error,
+    validate_upload,
+)
+from domains.common.validation import is_storable
 from domains.compliance.services import audit_record
 from realtime.publish import control_send
+from realtime.ratelimit import Bucket, take
 from realtime.streams import session_group, user_stream
 
 
@@ -128,9 +159,283 @@ def user_signup_complete(*, user: User, display_name: str, request: HttpRequest 
     if display_name:
         user.display_name = display_name
         user.save(update_fields=["display_name", "updated_at"])
-    slug = settings.SIGNUP_ORGANISATION_SLUG
-    organisation = Organisation.objects.filter(slug=slug, is_active=True).first() if slug else None
+    organisation = signup_organisation()
+    if organisation is not None and not signup_allowed(organisation=organisation, email=user.email):
+        organisation = None  # the form refused this already (SignupForm.clean_email); never join past the policy
     if organisation is not None:
         membership_grant(organisation=organisation, user=user, role=Role.LEARNER, actor=None, request=request)
     audit_record(actor=user, organisation=organisation, action="user.signed_up", target=user, request=request)
     return user
+
+
+# ---------------------------------------------------------------- organisations
+NAME_MIN, NAME_MAX = 2, 120
+SLUG_MIN, SLUG_MAX = 3, 60
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Slugs that name, or may one day name, the product's own places (`/o/<slug>/…`, subdomains).
+RESERVED_SLUGS = frozenset(
+    {
+        "about", "account", "accounts", "admin", "api", "app", "assets", "auth", "billing", "blog", "coachwire",
+        "dashboard", "docs", "help", "login", "logout", "mail", "manage", "media", "new", "o", "organisation",
+        "organisations", "pricing", "root", "settings", "signup", "static", "status", "support", "system", "www",
+    }
+)  # fmt: skip
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def check_organisation_name(name: str, *, field: str = "name") -> str:
+    """An organisation's name: spaces collapsed, 2 to 120 characters, storable."""
+    value = " ".join(name.split())
+    if not is_storable(value):
+        raise Refusal("invalid_name", "The name contains characters that cannot be stored.", field=field)
+    if not NAME_MIN <= len(value) <= NAME_MAX:
+        raise Refusal("invalid_name", f"The name needs {NAME_MIN} to {NAME_MAX} characters.", field=field)
+    return value
+
+
+def check_organisation_slug(slug: str, *, field: str = "slug") -> str:
+    """A new organisation's slug: lowercase letters, digits and single hyphens, 3 to 60 characters,
+    not reserved, not taken (taken by an inactive organisation too: slugs are never reused)."""
+    value = slug.strip().lower()
+    if not SLUG_MIN <= len(value) <= SLUG_MAX:
+        raise Refusal("invalid_slug", f"The address needs {SLUG_MIN} to {SLUG_MAX} characters.", field=field)
+    if not _SLUG.match(value):
+        raise Refusal("invalid_slug", "Use lowercase letters, digits and single hyphens between them.", field=field)
+    if value in RESERVED_SLUGS:
+        raise Refusal("slug_reserved", "That address is reserved. Please choose another.", field=field)
+    if Organisation.objects.filter(slug=value).exists():
+        raise Refusal("slug_taken", "That address is taken. Please choose another.", field=field)
+    return value
+
+
+def _create_bucket() -> Bucket:
+    per_day = float(settings.ORGANISATION_CREATE_PER_DAY)
+    return Bucket(capacity=per_day, refill_per_second=per_day / 86400)
+
+
+@transaction.atomic
+def organisation_create(*, user: User, name: str, slug: str, request: HttpRequest | None = None) -> Organisation:
+    """A new organisation on the free plan, with `user` as its staff. A few per person per day
+    (ORGANISATION_CREATE_PER_DAY); refusals name the field. The caller switches the session to it."""
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for field, check, value in (("name", check_organisation_name, name), ("slug", check_organisation_slug, slug)):
+        try:
+            clean[field] = check(value, field=field)
+        except Refusal as refusal:
+            errors[field] = refusal.message
+    if errors:
+        raise Refusal("invalid_organisation", "Please fix the marked fields.", fields=errors)
+    decision = take(f"accounts:organisation-create:{user.pk}", _create_bucket())
+    if not decision.allowed:
+        raise Refusal(
+            "rate_limited",
+            "You have created several organisations today; please try again later.",
+            retry_after=decision.retry_after,
+        )
+    try:
+        with transaction.atomic():
+            organisation = Organisation.objects.create(name=clean["name"], slug=clean["slug"])
+    except IntegrityError:  # the same slug, created a moment ago by someone else
+        raise Refusal("slug_taken", "That address is taken. Please choose another.", field="slug") from None
+    OrganisationSettings.objects.create(organisation=organisation, time_zone=user.time_zone or "UTC")
+    audit_record(
+        actor=user,
+        organisation=organisation,
+        action="organisation.created",
+        target=organisation,
+        details={"slug": organisation.slug, "plan": organisation.plan},
+        request=request,
+    )
+    membership_grant(organisation=organisation, user=user, role=Role.STAFF, actor=user, request=request)
+    return organisation
+
+
+# ---------------------------------------------------------------- organisation settings
+def _relative_luminance(colour: str) -> float:
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of `colour` (#rrggbb) against white."""
+    return 1.05 / (_relative_luminance(colour) + 0.05)
+
+
+MIN_CONTRAST = 4.5  # WCAG AA for body text
+
+
+def check_colour(value: str, *, field: str) -> str:
+    """Blank (the product's colour) or #rrggbb dark enough to carry white text and to be read as
+    text on white: the header and buttons use it both ways."""
+    colour = value.strip().lower()
+    if not colour:
+        return ""
+    if not re.match(COLOUR_PATTERN, colour):
+        raise Refusal("invalid_colour", "Use a colour like #2457c5 (# and six hex digits).", field=field)
+    ratio = contrast_with_white(colour)
+    if ratio < MIN_CONTRAST:
+        raise Refusal(
+            "colour_contrast",
+            f"This colour is too light to read against white ({ratio:.1f}:1; at least {MIN_CONTRAST}:1 is needed).",
+            field=field,
+        )
+    return colour
+
+
+def check_email_domain(value: str, *, field: str = "signup_email_domain") -> str:
+    """A bare domain name (example.org), lowercase; an IDN is kept in its ASCII form."""
+    domain = value.strip().lower().removeprefix("@")
+    if not domain:
+        return ""
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_domain = ""
+    labels = ascii_domain.split(".")
+    if (
+        not ascii_domain
+        or len(ascii_domain) > 253
+        or len(labels) < 2
+        or not all(_DOMAIN_LABEL.match(x) for x in labels)
+    ):
+        raise Refusal("invalid_domain", "Enter a domain name such as example.org.", field=field)
+    return ascii_domain
+
+
+def check_time_zone(value: str, *, field: str = "time_zone") -> str:
+    if value not in zoneinfo.available_timezones():
+        raise Refusal("invalid_time_zone", "Choose a time zone from the list.", field=field)
+    return value
+
+
+def logo_max_bytes() -> int:
+    return int(settings.ORGANISATION_LOGO_MAX_BYTES)
+
+
+def _logo_folder(organisation: Organisation) -> str:
+    return f"organisations/{organisation.pk}/logo"
+
+
+def organisation_general_load(organisation: Organisation) -> dict[str, Any]:
+    """The General section's initial values."""
+    row = organisation_settings_get(organisation=organisation)
+    return {
+        "name": organisation.name,
+        "primary_colour": row.primary_colour,
+        "accent_colour": row.accent_colour,
+        "signup_policy": row.signup_policy,
+        "signup_email_domain": row.signup_email_domain,
+        "time_zone": row.time_zone,
+    }
+
+
+def _general_check(data: Mapping[str, Any]) -> tuple[dict[str, Any], ValidatedUpload | None]:
+    """Every General field checked, all refusals together in one `Refusal`."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    checks: dict[str, Callable[[str], str]] = {
+        "name": lambda v: check_organisation_name(v, field="name"),
+        "primary_colour": lambda v: check_colour(v, field="primary_colour"),
+        "accent_colour": lambda v: check_colour(v, field="accent_colour"),
+        "signup_email_domain": lambda v: check_email_domain(v, field="signup_email_domain"),
+        "time_zone": lambda v: check_time_zone(v, field="time_zone"),
+    }
+    for field, check in checks.items():
+        try:
+            clean[field] = check(str(data.get(field) or ""))
+        except Refusal as refusal:
+            errors[field] = refusal.message
+    clean["signup_policy"] = policy = data.get("signup_policy", SignupPolicy.OPEN)
+    if policy not in SignupPolicy.values:
+        errors["signup_policy"] = "Choose a sign-up policy from the list."
+    elif policy == SignupPolicy.EMAIL_DOMAIN and not clean.get("signup_email_domain"):
+        errors.setdefault("signup_email_domain", "Enter the email domain people must sign up with.")
+    validated = None
+    if logo := data.get("logo"):
+        try:
+            validated = validate_upload(logo, kinds=IMAGE_KINDS, max_bytes=logo_max_bytes(), field="logo")
+        except Refusal as refusal:
+            errors["logo"] = refusal.message
+    if errors:
+        raise Refusal("invalid_settings", "Please fix the marked fields.", fields=errors)
+    return clean, validated
+
+
+def organisation_general_save(*, organisation: Organisation, data: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The General section's service: name, logo, colours, sign-up policy, time zone. Everything is
+    checked before anything is written; `organisation` is the locked row. Returns the changes,
+    `{field: [old, new]}` (the logo by stored name); a replaced logo file goes after commit."""
+    clean, validated = _general_check(data)
+    row, _ = OrganisationSettings.objects.select_for_update().get_or_create(organisation=organisation)
+    changes: dict[str, list[Any]] = {}
+    if organisation.name != clean["name"]:
+        changes["name"] = [organisation.name, clean["name"]]
+        organisation.name = clean["name"]
+        organisation.save(update_fields=["name", "updated_at"])
+    values = {field: clean[field] for field in _GENERAL_ROW_FIELDS}
+    old_logo = row.logo.name or ""
+    if validated is not None:
+        values["logo"] = store_upload(validated, folder=_logo_folder(organisation))
+    elif data.get("logo_clear"):
+        values["logo"] = ""
+    for field, value in values.items():
+        current = old_logo if field == "logo" else getattr(row, field)
+        if current != value:
+            changes[field] = [current, value]
+            setattr(row, field, value)
+    if changes.keys() - {"name"}:
+        row.save()
+    if "logo" in changes and old_logo:
+        transaction.on_commit(lambda: default_storage.delete(old_logo))
+    return changes
+
+
+_GENERAL_ROW_FIELDS = ("primary_colour", "accent_colour", "signup_policy", "signup_email_domain", "time_zone")
+
+
+@transaction.atomic
+def organisation_settings_update(
+    *,
+    organisation: Organisation,
+    actor: User,
+    data: Mapping[str, Mapping[str, Any]],
+    request: HttpRequest | None = None,
+) -> dict[str, dict[str, list[Any]]]:
+    """Save every section of the settings page (`data` by section key), all or nothing: a refusal
+    in any section rolls back every section and removes the files stored meanwhile; its fields come
+    back as `<key>-<field>` (the page's form prefixes). Locks the organisation row. One audit event
+    lists what changed, by section."""
+    locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    changed: dict[str, dict[str, list[Any]]] = {}
+    with uploads_discarded_on_error():
+        for section in settings_sections():
+            if section.key not in data:
+                continue
+            try:
+                changes = section.save(organisation=locked, data=data[section.key])
+            except Refusal as refusal:
+                raise Refusal(
+                    refusal.code,
+                    refusal.message,
+                    retry_after=refusal.retry_after,
+                    fields={f"{section.key}-{name}": texts for name, texts in refusal.field_errors().items()}
+                    or {section.key: refusal.message},
+                ) from refusal
+            if changes:
+                changed[section.key] = changes
+    if changed:
+        audit_record(
+            actor=actor,
+            organisation=locked,
+            action="organisation.settings_changed",
+            target=locked,
+            details={"changed": changed},
+            request=request,
+        )
+    organisation.name = locked.name
+    return changed

@@ -65,8 +65,9 @@ class InputSchema(StorableSchema, Schema):
 
 
 # Every operation can answer these: malformed JSON (400), no session (401), CSRF or rights (403),
-# not found (404), a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413), not JSON (415), invalid fields (422).
-ERROR_STATUSES: tuple[int, ...] = (400, 401, 403, 404, 413, 415, 422)
+# not found (404), a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413), not JSON (415), invalid fields (422),
+# and too many calls (429, with Retry-After: the API's rate limits, domains/common/api_throttle.py).
+ERROR_STATUSES: tuple[int, ...] = (400, 401, 403, 404, 413, 415, 422, 429)
 
 
 def responses(success: dict[int, Any], *extra_errors: int) -> dict[int, Any]:

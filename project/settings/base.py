@@ -40,10 +40,12 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "axes",
     "realtime",
+    "corsheaders",
     "domains.accounts",
     "domains.compliance",
     "domains.mail",
     "domains.notifications",
+    "domains.invitations",
     "domains.ai",
     "domains.lounges",
     "domains.coaching",  # retired: migrations only (ADR 0010)
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # after whitenoise: static files need no policy
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware (django-cors-headers' rule); /api/ only
     "django.middleware.common.CommonMiddleware",
     "project.middleware.StorableTextMiddleware",  # before anything reads a value: NUL in text is 400
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -212,9 +215,11 @@ SENTRY_DSN = env("SENTRY_DSN", default="")
 
 # ---------------------------------------------------------------- integrations
 from project.settings.ai import *  # noqa: E402
+from project.settings.api import *  # noqa: E402
 from project.settings.celery import *  # noqa: E402
 from project.settings.channels import *  # noqa: E402
 from project.settings.csp import *  # noqa: E402
+from project.settings.invitations import *  # noqa: E402
 from project.settings.lounges import *  # noqa: E402
 from project.settings.mail import *  # noqa: E402
 from project.settings.notes import *  # noqa: E402

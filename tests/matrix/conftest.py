@@ -38,6 +38,7 @@ class OrgObjects:
     coach_reply: Any
     coach_message: Any
     notification: Any  # the learner's
+    invitation: Any  # a pending one, from staff
 
 
 @dataclass
@@ -63,6 +64,7 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     from domains.ai.services import ai_usage_record
     from domains.coach import services as coach
     from domains.compliance.services import consent_record
+    from domains.invitations import services as invitations
     from domains.lounges import services as lounges
     from domains.lounges.models import LoungeAccess
     from domains.lounges.notices import LOUNGE_REPORT_RESOLVED
@@ -123,6 +125,9 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     mail_queue(
         to=learner.email, subject=f"{prefix} mail", text="x", tag="matrix", user=learner, organisation=organisation
     )
+    invitation = invitations.invitation_create(
+        organisation=organisation, inviter=users["staff"], email=f"invitee@{prefix}.matrix.test", role="learner"
+    )
     return OrgObjects(
         organisation=organisation,
         users=users,
@@ -136,6 +141,7 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
         coach_reply=coach_reply,
         coach_message=coach_message,
         notification=notification,
+        invitation=invitation,
     )
 
 

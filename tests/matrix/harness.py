@@ -121,6 +121,7 @@ _PARAM_DEFAULTS = {
     "user_id": "member",
     "kind": "policy",
     "notification_id": "notification",
+    "invitation_id": "invitation",
 }
 
 _SKIPS = {
@@ -165,6 +166,10 @@ _EXTRA_ROWS: dict[str, dict[str, Any]] = {
         "params": {"note_id": "note.shared"},
     },
     "HTTP /notifications/<str:notification_id>/read/ #post": {"method": "POST", "data": {}},
+    "HTTP /o/<slug:slug>/logo": {"params": {"slug": "organisation_slug"}},
+    "HTTP /o/<slug:slug>/theme.css": {"params": {"slug": "organisation_slug"}},
+    "HTTP /invitations/<str:invitation_id>/resend/": {"method": "POST", "data": {}},
+    "HTTP /invitations/<str:invitation_id>/revoke/": {"method": "POST", "data": {}},
     "HTTP /notifications/read-all/ #post": {"method": "POST", "data": {}},
     "HTTP /notifications/preferences/ #post": {"method": "POST", "data": {"kind-lounge.muted": "digest"}},
     "API PUT /api/v1/notifications/preferences": {
@@ -317,10 +322,21 @@ class Refs:
             return (objects.note_shared if detail == "shared" else objects.note_private).pk
         if kind == "member":
             return objects.users[detail or "learner"].pk
-        if kind in ("thread", "message", "mentor_message", "report", "coach_reply", "coach_message", "notification"):
+        if kind in (
+            "thread",
+            "message",
+            "mentor_message",
+            "report",
+            "coach_reply",
+            "coach_message",
+            "notification",
+            "invitation",
+        ):
             return getattr(objects, kind).pk
         if kind == "organisation":
             return objects.organisation.pk
+        if kind == "organisation_slug":
+            return objects.organisation.slug
         raise KeyError(f"unknown param reference {ref!r}")
 
     _ORG_PATHS = (
