@@ -13,6 +13,7 @@ in-process mocks do not reach it.
     live_stack.http(method, path, ...)  one request, no redirects followed, cookies remembered
     live_stack.websocket(path, ...)     a `websockets` client connection (use `async with`)
     live_stack.logs                     {"daphne": Path, "worker": Path, "worker-ai": Path}
+    live_stack.mail_texts()             every mail the workers sent (the file backend's raw text)
     live_stack.wait_healthy()           poll /healthz until database, redis and both pools are ok
     live_stack.llm                      the fake OpenAI/Anthropic server behind the stack (`LiveLLM`)
 
@@ -284,6 +285,13 @@ class LiveStack:
         if dead:
             raise AssertionError(f"live-stack processes exited: {dead}\n{self.logs_tail()}")
 
+    def mail_texts(self) -> list[str]:
+        """Every mail the stack's workers sent so far, as the raw text the file backend wrote."""
+        folder = self.log_dir / "mail"
+        if not folder.exists():
+            return []
+        return [path.read_text(errors="replace") for path in sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)]
+
     def logs_tail(self, chars: int = 6000) -> str:
         parts = []
         for name, path in self.logs.items():
@@ -461,8 +469,12 @@ def live_stack(
     env.update(fake_provider_env(llm))
     # The websocket Origin check allows http://<ALLOWED_HOSTS entry>:PORT (realtime/origin.py).
     env["PORT"] = str(port := free_port())
+    log_dir = tmp_path_factory.mktemp("live-stack")
+    # The workers send mail to files here (`live_stack.mail_texts()`), as `make run` does to its console.
+    env.update(EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend", EMAIL_FILE_PATH=str(log_dir / "mail"))
+    env["SITE_DOMAIN"] = f"localhost:{port}"  # where the mails' links point
     env.update(live_stack_extra_env)
-    stack = LiveStack(port=port, log_dir=tmp_path_factory.mktemp("live-stack"), env=env, llm=llm)
+    stack = LiveStack(port=port, log_dir=log_dir, env=env, llm=llm)
     try:
         stack.start()
         stack.wait_ready()

@@ -21,7 +21,9 @@ APPLICATION_DATABASE = copy.deepcopy(DATABASES["default"])
 if _owner_url := env("DATABASE_OWNER_URL", default=""):
     DATABASES["default"].update(env.db_url_config(_owner_url))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-process tests read django.core.mail.outbox; the live stack's workers write files the browser
+# tests read (tests/live.py sets EMAIL_BACKEND and EMAIL_FILE_PATH for them).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
