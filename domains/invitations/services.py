@@ -37,8 +37,7 @@ from domains.invitations.assignments import assignment_find, assignments_check
 from domains.invitations.models import Invitation, InvitationStatus
 from domains.invitations.notices import notice_accepted
 from domains.invitations.rules import roles_invitable
-from domains.mail.services import mail_queue, mail_render
-from domains.notifications.services import site_url
+from domains.mail.services import mail_queue, mail_render, site_url
 
 log = structlog.get_logger(__name__)
 

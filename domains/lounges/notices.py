@@ -6,18 +6,19 @@ import re
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from domains.accounts.models import User
 from domains.lounges.models import Lounge, LoungeMembership, Message, Report, ReportStatus
 from domains.notifications.kinds import Delivery, Priority, notification_kind
 from domains.notifications.services import notify
 
-LOUNGE_MENTION = notification_kind("lounge.mention", "Someone mentions you in a lounge", priority=Priority.HIGH)
-LOUNGE_MUTED = notification_kind("lounge.muted", "You are muted in a lounge", priority=Priority.HIGH)
+LOUNGE_MENTION = notification_kind("lounge.mention", _("Someone mentions you in a lounge"), priority=Priority.HIGH)
+LOUNGE_MUTED = notification_kind("lounge.muted", _("You are muted in a lounge"), priority=Priority.HIGH)
 LOUNGE_REMOVED = notification_kind(
-    "lounge.removed", "You are removed or banned from a lounge", priority=Priority.HIGH, default=Delivery.IMMEDIATE
+    "lounge.removed", _("You are removed or banned from a lounge"), priority=Priority.HIGH, default=Delivery.IMMEDIATE
 )
-LOUNGE_REPORT_RESOLVED = notification_kind("lounge.report_resolved", "A report you made was reviewed")
+LOUNGE_REPORT_RESOLVED = notification_kind("lounge.report_resolved", _("A report you made was reviewed"))
 
 MENTIONS_MAX = 20  # people notified by one post, at most
 EXCERPT_MAX = 280  # of the post, in the notification (the link shows the message as it is now)

@@ -108,6 +108,13 @@ def mail_stale_sweep(*, older_than_seconds: int, limit: int = 500) -> int:
 
 
 # ------------------------------------------------------------------ render
+def site_url(path: str) -> str:
+    """`path` on this site, absolute, for a mail's links: SITE_DOMAIN, over https in production
+    (ACCOUNT_DEFAULT_HTTP_PROTOCOL, which allauth's own mails use too)."""
+    scheme = getattr(settings, "ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")
+    return f"{scheme}://{settings.SITE_DOMAIN}{path}"
+
+
 def mail_render(template_prefix: str, context: dict[str, Any]) -> RenderedMail:
     """Render `<prefix>_subject.txt`, `<prefix>_message.txt` and, if it exists,
     `<prefix>_message.html` (which extends `mail/base.html`); without one, the HTML part is the text

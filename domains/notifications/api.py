@@ -147,7 +147,7 @@ def _preferences(user: User) -> list[dict[str, Any]]:
     return [
         {
             "kind": kind.name,
-            "label": kind.label,
+            "label": str(kind.label),
             "priority": kind.priority.value,
             "email": kind.email,
             "delivery": delivery,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 class Priority(StrEnum):
@@ -25,15 +27,15 @@ class Priority(StrEnum):
 class Delivery(models.TextChoices):
     """How a kind's email reaches a person. The notification itself always appears in the product."""
 
-    OFF = "off", "No email"
-    IMMEDIATE = "immediate", "Email at once"
-    DIGEST = "digest", "In a daily digest"
+    OFF = "off", _("No email")
+    IMMEDIATE = "immediate", _("Email at once")
+    DIGEST = "digest", _("In a daily digest")
 
 
 @dataclass(frozen=True)
 class NotificationKind:
     name: str
-    label: str  # what the preferences page calls it: "Someone mentions you in a lounge"
+    label: str | Promise  # what the preferences page calls it (gettext_lazy): "Someone mentions you in a lounge"
     priority: Priority
     email: bool  # may it be emailed at all
     default: Delivery
@@ -47,7 +49,7 @@ _KINDS: dict[str, NotificationKind] = {}
 
 def notification_kind(
     name: str,
-    label: str,
+    label: str | Promise,
     *,
     priority: Priority = Priority.NORMAL,
     email: bool = True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from domains.notifications.kinds import Delivery
 
@@ -18,15 +19,15 @@ LINK_MAX = 500
 
 
 class EmailState(models.TextChoices):
-    PENDING = "pending", "Pending"  # waiting for its email (immediate: queued; digest: the next digest)
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    SUPPRESSED = "suppressed", "Not emailed"  # the person's preference, the kind, or no address
+    PENDING = "pending", _("Pending")  # waiting for its email (immediate: queued; digest: the next digest)
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SUPPRESSED = "suppressed", _("Not emailed")  # the person's preference, the kind, or no address
 
 
 class LiveState(models.TextChoices):
-    PENDING = "pending", "Pending"  # written, not yet committed
-    SENT = "sent", "Sent"  # on the personal stream (durable: replayed to a tab that was away)
+    PENDING = "pending", _("Pending")  # written, not yet committed
+    SENT = "sent", _("Sent")  # on the personal stream (durable: replayed to a tab that was away)
 
 
 class Notification(models.Model):
@@ -39,7 +40,7 @@ class Notification(models.Model):
     kind = models.CharField(max_length=64)
     title = models.CharField(max_length=TITLE_MAX)
     body = models.TextField(blank=True, max_length=BODY_MAX)
-    link = models.CharField(max_length=LINK_MAX, blank=True, help_text="A path on this site.")
+    link = models.CharField(max_length=LINK_MAX, blank=True, help_text=_("A path on this site."))
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     live_state = models.CharField(max_length=16, choices=LiveState.choices, default=LiveState.PENDING)

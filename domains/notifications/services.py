@@ -19,12 +19,14 @@ import structlog
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from domains.accounts.models import Organisation, User
 from domains.common.errors import Refusal
 from domains.mail.models import OutboundEmail
-from domains.mail.services import mail_queue, mail_render
+from domains.mail.services import mail_queue, mail_render, site_url
 from domains.notifications.events import NotificationCreated, NotificationsRead
 from domains.notifications.kinds import Delivery, NotificationKind, Priority, kind_find, kind_get
 from domains.notifications.models import (
@@ -52,7 +54,7 @@ log = structlog.get_logger(__name__)
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 # What the daily digest's own unsubscribe link names: not a kind, but every kind sent by digest.
 DIGEST = NotificationKind(
-    name="digest", label="The daily digest", priority=Priority.NORMAL, email=True, default=Delivery.DIGEST
+    name="digest", label=gettext_lazy("The daily digest"), priority=Priority.NORMAL, email=True, default=Delivery.DIGEST
 )
 
 
@@ -72,20 +74,12 @@ def _checked_link(link: str) -> str:
     return link
 
 
-def site_url(path: str) -> str:
-    """`path` on this site, absolute, for emails."""
-    scheme = getattr(settings, "ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")
-    return f"{scheme}://{settings.SITE_DOMAIN}{path}"
-
-
 def unsubscribe_token(*, user: User, kind: str) -> str:
     """A signed token that turns off email for one kind for one person, and nothing else."""
     return signing.dumps({"u": user.pk, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
 def unsubscribe_url(*, user: User, kind: str) -> str:
-    from django.urls import reverse
-
     return site_url(reverse("notifications:unsubscribe", args=[unsubscribe_token(user=user, kind=kind)]))
 
 
@@ -109,7 +103,7 @@ def notify(
         user=user,
         organisation=organisation,
         kind=spec.name,
-        title=_clip(title, TITLE_MAX) or spec.label,
+        title=_clip(title, TITLE_MAX) or str(spec.label),
         body=_clip(body, BODY_MAX),
         link=_checked_link(link),
         live_state=LiveState.SENT,  # the durable event below commits with the row
@@ -130,6 +124,7 @@ def notify(
 
 def _email_one(notification: Notification, kind: NotificationKind) -> None:
     user = notification.user
+    unsubscribe = unsubscribe_url(user=user, kind=kind.name)
     subject, text, html = mail_render(
         "notifications/email/notification",
         {
@@ -138,7 +133,7 @@ def _email_one(notification: Notification, kind: NotificationKind) -> None:
             "user": user,
             "link_url": site_url(notification.link) if notification.link else "",
             "preferences_url": site_url("/notifications/preferences/"),
-            "unsubscribe_url": unsubscribe_url(user=user, kind=kind.name),
+            "unsubscribe_url": unsubscribe,
         },
     )
     email = mail_queue(
@@ -149,7 +144,7 @@ def _email_one(notification: Notification, kind: NotificationKind) -> None:
         tag=f"notification.{kind.name}",
         user=user,
         organisation=notification.organisation,
-        headers=_unsubscribe_headers(unsubscribe_url(user=user, kind=kind.name)),
+        headers=_unsubscribe_headers(unsubscribe),
     )
     notification.email = email
     notification.save(update_fields=["email"])
@@ -190,11 +185,11 @@ def _published_read(user: User, *, ids: list[int], everything: bool) -> None:
 def _checked_choice(kind: str, delivery: str) -> NotificationKind:
     spec = kind_find(kind)
     if spec is None:
-        raise NotificationError("invalid", "No such kind of notification.", field="kind")
+        raise NotificationError("invalid", gettext("No such kind of notification."), field="kind")
     if delivery not in Delivery.values:
-        raise NotificationError("invalid", "Choose off, immediate or digest.", field="delivery")
+        raise NotificationError("invalid", gettext("Choose off, immediate or digest."), field="delivery")
     if not spec.email and delivery != Delivery.OFF:
-        raise NotificationError("invalid", "This kind of notification is never emailed.", field="delivery")
+        raise NotificationError("invalid", gettext("This kind of notification is never emailed."), field="delivery")
     return spec
 
 
@@ -213,7 +208,7 @@ class PreferencesRefusedError(NotificationError):
     """Some of several choices were refused, so none was saved: `refusals` by the choice's position."""
 
     def __init__(self, refusals: dict[int, NotificationError]) -> None:
-        super().__init__("invalid", "Nothing was saved: some choices are not valid.")
+        super().__init__("invalid", gettext("Nothing was saved: some choices are not valid."))
         self.refusals = refusals
 
 
@@ -241,9 +236,9 @@ def unsubscribe_read(token: str) -> tuple[User, NotificationKind]:
         user = User.objects.get(pk=int(data["u"]), is_active=True)
         kind = DIGEST if data["k"] == DIGEST.name else kind_find(str(data["k"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError, User.DoesNotExist):
-        raise NotificationError("invalid", "This unsubscribe link is not valid.") from None
+        raise NotificationError("invalid", gettext("This unsubscribe link is not valid.")) from None
     if kind is None:
-        raise NotificationError("invalid", "This unsubscribe link is not valid.")
+        raise NotificationError("invalid", gettext("This unsubscribe link is not valid."))
     return user, kind
 
 
@@ -295,12 +290,10 @@ def digest_send_due(now: datetime | None = None) -> int:
         .values_list("user_id", flat=True)
         .distinct()
     )
-    sent = 0
-    for user in User.objects.filter(pk__in=list(waiting)):
-        last = DigestRun.objects.filter(user=user).values_list("sent_at", flat=True).first()
-        if digest_due(user, now, last) and _digest_one(user, now):
-            sent += 1
-    return sent
+    people = list(User.objects.filter(pk__in=list(waiting)))
+    last_sent = dict(DigestRun.objects.filter(user__in=people).values_list("user_id", "sent_at"))
+    # Asked again under a lock in `_digest_one`; this first look skips everyone not due, unlocked.
+    return sum(1 for user in people if digest_due(user, now, last_sent.get(user.pk)) and _digest_one(user, now))
 
 
 @transaction.atomic
@@ -327,6 +320,7 @@ def _digest_one(user: User, now: datetime) -> bool:
     DigestRun.objects.update_or_create(user=user, defaults={"sent_at": now})
     if not include:
         return False
+    unsubscribe = unsubscribe_url(user=user, kind=DIGEST.name)
     subject, text, html = mail_render(
         "notifications/email/digest",
         {
@@ -337,7 +331,7 @@ def _digest_one(user: User, now: datetime) -> bool:
             "items": [(n, site_url(n.link) if n.link else "") for n in include],
             "preferences_url": site_url("/notifications/preferences/"),
             "notifications_url": site_url("/notifications/"),
-            "unsubscribe_url": unsubscribe_url(user=user, kind=DIGEST.name),
+            "unsubscribe_url": unsubscribe,
         },
     )
     email = mail_queue(
@@ -347,7 +341,7 @@ def _digest_one(user: User, now: datetime) -> bool:
         html=html,
         tag="notification.digest",
         user=user,
-        headers=_unsubscribe_headers(unsubscribe_url(user=user, kind=DIGEST.name)),
+        headers=_unsubscribe_headers(unsubscribe),
     )
     Notification.objects.filter(pk__in=[n.pk for n in include]).update(email=email)
     return True

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -76,8 +77,8 @@ def read_view(request: AuthenticatedRequest, notification_id: str) -> HttpRespon
 @require_POST
 def read_all_view(request: AuthenticatedRequest) -> HttpResponse:
     count = notifications_read_all(user=request.user)
-    plural = "s" if count != 1 else ""
-    messages.success(request, f"Marked {count} notification{plural} read." if count else "Nothing was unread.")
+    done = ngettext("Marked %(count)d notification read.", "Marked %(count)d notifications read.", count)
+    messages.success(request, done % {"count": count} if count else gettext("Nothing was unread."))
     return redirect(_back(request))
 
 
@@ -103,7 +104,7 @@ def preferences_view(request: AuthenticatedRequest) -> HttpResponse:
         chosen = dict(wanted)
         rows = [(kind, chosen[kind.name] or delivery, errors.get(kind.name, "")) for kind, delivery in current]
         return _preferences_page(request, rows, status=400)
-    messages.success(request, "Email preferences saved.")
+    messages.success(request, gettext("Email preferences saved."))
     return redirect("notifications:preferences")
 
 
