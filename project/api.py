@@ -1,7 +1,9 @@
 """The HTTP API at /api/v1/ (django-ninja), OpenAPI at /api/openapi.json.
 
-Auth in v1 is the session cookie; ninja's SessionAuth enforces CSRF on unsafe methods. Every call is
-rate limited, per person and, before authentication, per client address (domains/common/api_throttle.py).
+Auth: `Authorization: Bearer <token>` (an app's access token or a personal access token, no CSRF:
+domains/tokens/auth.py), else the session cookie, where ninja's SessionAuth enforces CSRF on unsafe
+methods (docs/token-auth.md). Every call is rate limited, per person and, before authentication, per
+client address (domains/common/api_throttle.py).
 
 Every error the API answers goes through `api_error`, in the one shape `domains.common.api.ErrorOut`
 describes: schema validation (422), malformed JSON (400), a body that is not JSON (415) or too big
@@ -26,19 +28,26 @@ from ninja.errors import ValidationError as NinjaValidationError
 from domains.common.api import JsonOnlyParser, UnsupportedMediaType, error_response
 from domains.common.api_throttle import ThrottledSessionAuth, UserRateThrottle
 from domains.common.errors import Refusal
+from domains.tokens.auth import BearerAuth
 
 api = NinjaAPI(
     title="Coachwire API",
     version="1",
     urls_namespace="api",
-    auth=ThrottledSessionAuth(),
+    # In order: a bearer token first; the cookie last, since its auth takes the anonymous rate
+    # limit for every call nothing authenticated.
+    auth=[BearerAuth(), ThrottledSessionAuth()],
     throttle=[UserRateThrottle()],
     parser=JsonOnlyParser(),
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+api.add_router("/users", "domains.accounts.api.router")
 api.add_router("/notes", "domains.notes.api.router")
 api.add_router("/notifications", "domains.notifications.api.router")
+api.add_router("/invitations", "domains.invitations.api.router")
+api.add_router("/auth", "domains.tokens.api.auth_router")
+api.add_router("/tokens", "domains.tokens.api.router")
 
 # Refusal codes that are not about the input's validity. Everything else (invalid, too_long, …) is 422.
 REFUSAL_STATUS = {

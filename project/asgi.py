@@ -1,4 +1,6 @@
-"""ASGI entry point: HTTP through Django, websockets behind the Origin check and session auth."""
+"""ASGI entry point: HTTP through Django; websockets behind the handshake gate (realtime/tickets.py):
+with an Origin header, the Origin check and then the session cookie (or a ticket); without one,
+only a valid single-use ticket (app clients, docs/token-auth.md)."""
 
 import os
 
@@ -10,13 +12,16 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from realtime.origin import OriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.tickets import HandshakeGate  # noqa: E402
+
+socket_routes = URLRouter(websocket_urlpatterns)
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Scheme, host and port against the site's own origins (realtime/origin.py), before the session is read.
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Scheme, host and port against the site's own origins (realtime/origin.py), before the
+        # session is read; a handshake without Origin needs a ticket (realtime/tickets.py).
+        "websocket": HandshakeGate(browser=AuthMiddlewareStack(socket_routes), routes=socket_routes),
     }
 )

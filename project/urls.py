@@ -27,6 +27,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("manage/", org_admin_site.urls),  # organisation staff; /admin/ is for platform operators
     path("accounts/", include("allauth.urls")),
+    # allauth headless for app clients only (HEADLESS_CLIENTS): /_allauth/app/v1/… (docs/token-auth.md).
+    # Its views, rebuilt with rate limits on login and refresh and sign-up refused for apps
+    # (domains/tokens/headless.py); allauth's own include is not mounted, so each route exists once.
+    path("_allauth/app/", include("domains.tokens.headless_urls")),
     path("", include("domains.accounts.urls")),
     path("", include("domains.compliance.urls")),
     path("lounges/", include("domains.lounges.urls")),
@@ -34,6 +38,7 @@ urlpatterns = [
     path("coach/", include("domains.coach.urls")),
     path("notifications/", include("domains.notifications.urls")),
     path("invitations/", include("domains.invitations.urls")),
+    path("account/tokens/", include("domains.tokens.urls")),
     path("api/v1/", api.urls),
     path("api/openapi.json", openapi_json, name="openapi"),
     path("metrics", metrics.metrics, name="prometheus-django-metrics"),

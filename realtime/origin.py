@@ -9,6 +9,10 @@ autobahn happens to answer that one 400). Here an origin is allowed only when it
 port all equal one of `allowed_origins()`; anything else, a missing or `null` Origin included, is
 refused before the consumer runs, which daphne answers with HTTP 403 and no frame.
 
+App clients (no browser, so no Origin header at all) never reach this check: the handshake gate in
+realtime/tickets.py admits a handshake without Origin only with a valid single-use ticket, and sends
+every handshake that has an Origin header here, unchanged (docs/token-auth.md).
+
 The allowed origins are `REALTIME_ALLOWED_ORIGINS` when set; otherwise derived (see
 project/settings/channels.py): CSRF_TRUSTED_ORIGINS, and every ALLOWED_HOSTS entry served as
 `https://<host>` where the session cookie is Secure, else as `http://<host>:<REALTIME_ORIGIN_PORT>`.

@@ -39,6 +39,19 @@ class Bucket:
     capacity: float
     refill_per_second: float
 
+    @classmethod
+    def per_minute(cls, limit: float) -> Bucket:
+        """`limit` takes a minute, refilled evenly (a burst of `limit` at most)."""
+        return cls(capacity=float(limit), refill_per_second=limit / 60)
+
+    @classmethod
+    def per_hour(cls, limit: float) -> Bucket:
+        return cls(capacity=float(limit), refill_per_second=limit / 3600)
+
+    @classmethod
+    def per_day(cls, limit: float) -> Bucket:
+        return cls(capacity=float(limit), refill_per_second=limit / 86400)
+
 
 @dataclass(frozen=True)
 class Decision:

@@ -18,6 +18,7 @@ import signal
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if inspect.iscoroutinefunction(getattr(item, "function", None)):
             item.fixturenames.append("_settle_loop")  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _force_login_records_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Client.force_login` skips allauth's sign-in, where a real session gets its `UserSession`
+    row (device, address, last seen: /accounts/sessions/) and is marked fresh. Do what that sign-in
+    does, so a test's first request costs what a signed-in person's request costs (the query-count
+    tests) and its session is listed like a real one."""
+    from django.test import Client, RequestFactory
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.force_login
+
+    def force_login(self: Client, user: Any, backend: str | None = None) -> None:
+        original(self, user, backend)
+        from allauth.usersessions.models import UserSession
+
+        from domains.accounts.middleware import session_seen_mark
+
+        session = self.session
+        if session.session_key:
+            # The request this client's next call makes: its address and agent, resolved the way
+            # allauth resolves them at a real sign-in (domains.common.client_ip).
+            request = RequestFactory().get("/")
+            request.META.update(self.defaults)
+            request.user = user
+            request.session = session
+            UserSession.objects.create_from_request(request)
+            session_seen_mark(session.session_key)
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)

@@ -14,12 +14,25 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.html import strip_tags
 
+# Also connects the social-login audit receivers (connect and disconnect): this module is imported
+# when the app is ready (domains/accounts/signals.py), before any social login can happen.
+from domains.accounts.social import social_login_audit
 from domains.common.client_ip import client_ip
 from domains.mail.services import mail_html_from_text, mail_queue
 
 
 class AccountAdapter(DefaultAccountAdapter):
     """Hook point for allauth; sign-up side effects live in SignupForm.save → services."""
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        """App clients (allauth headless) cannot sign up: its form has none of our page's rules (name,
+        consent, the organisation's sign-up policy), so domains/tokens/headless.py refuses the call and
+        this keeps headless' own `config` and flows from offering it. The pages stay open."""
+        from allauth.core.internal.httpkit import is_headless_request
+
+        if is_headless_request(request):
+            return False
+        return bool(super().is_open_for_signup(request))
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """The resolved client address (domains.common.client_ip), so allauth's per-IP limits count
@@ -47,6 +60,33 @@ class AccountAdapter(DefaultAccountAdapter):
             self._login_failed_rl_usage = None
             return
         super().pre_authenticate(request, **credentials)
+
+    def post_login(
+        self,
+        request: HttpRequest,
+        user: Any,
+        *,
+        email_verification: str,
+        signal_kwargs: dict[str, Any] | None,
+        email: str | None,
+        signup: bool,
+        redirect_url: str | None,
+    ) -> HttpResponse:
+        """After every completed sign-in; one through a provider (allauth passes its `sociallogin`)
+        is audited as `auth.social_login` (domains/accounts/social.py)."""
+        response: HttpResponse = super().post_login(
+            request,
+            user,
+            email_verification=email_verification,
+            signal_kwargs=signal_kwargs,
+            email=email,
+            signup=signup,
+            redirect_url=redirect_url,
+        )
+        sociallogin = (signal_kwargs or {}).get("sociallogin")
+        if sociallogin is not None:
+            social_login_audit(request=request, user=user, sociallogin=sociallogin, signup=signup)
+        return response
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """allauth renders the mail as it would (its templates, the "[Coachwire] " subject prefix,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.socialaccount.models import SocialApp, SocialToken
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
@@ -9,6 +10,12 @@ from django.http import HttpRequest
 from domains.accounts.models import Membership, Organisation, User
 from domains.accounts.services import membership_grant, membership_revoke
 from domains.common.scoped_admin import OrganisationModelAdmin, OrganisationTabularInline
+
+# Social providers are configured in settings (project/settings/social.py, docs/social-login.md): a
+# database SocialApp beside a settings one makes that provider's login fail, and provider tokens are
+# not stored (SOCIALACCOUNT_STORE_TOKENS is off). Linked accounts (SocialAccount) stay visible.
+admin.site.unregister(SocialApp)
+admin.site.unregister(SocialToken)
 
 
 class MembershipInline(admin.TabularInline):

@@ -7,7 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and organisations"
 
     def ready(self) -> None:
-        from domains.accounts import signals  # noqa: F401  (connects the identity receivers)
+        from domains.accounts import (
+            signals,  # noqa: F401  (connects the identity receivers)
+            social,  # noqa: F401  (connects the social-login audit receivers)
+        )
         from domains.accounts.forms import OrganisationGeneralForm
         from domains.accounts.services import organisation_general_load, organisation_general_save
         from domains.accounts.settings_sections import settings_section

@@ -3,10 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
 
+from domains.accounts.branding import organisation_brand
 from domains.accounts.models import Organisation, Role
-from domains.accounts.selectors import organisation_settings_get
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -35,21 +34,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "organisations": getattr(request, "organisations", []),
         "organisation_brand": organisation_brand(organisation),
         "roles": sorted(roles),
-    }
-
-
-def organisation_brand(organisation: Organisation | None) -> dict[str, str] | None:
-    """The logo and theme stylesheet addresses for the header, versioned by the settings row's
-    change time so browsers may cache them for long; None without an organisation."""
-    if organisation is None:
-        return None
-    row = organisation_settings_get(organisation=organisation)
-    if row.pk is None:
-        return {"logo_url": "", "theme_url": ""}
-    version = f"?v={int(row.updated_at.timestamp())}"
-    return {
-        "logo_url": reverse("accounts:organisation_logo", args=[organisation.slug]) + version if row.logo else "",
-        "theme_url": reverse("accounts:organisation_theme", args=[organisation.slug]) + version
-        if row.primary_colour or row.accent_colour
-        else "",
     }

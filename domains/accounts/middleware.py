@@ -69,3 +69,61 @@ def ActiveOrganisationMiddleware(  # noqa: N802 - Django middleware factory nami
         return get_response(request)  # type: ignore[return-value]
 
     return middleware
+
+
+def session_seen(request: HttpRequest) -> None:
+    """Keep the session's `UserSession` row (device, address, last seen: /accounts/sessions/)
+    current, at most once every USERSESSIONS_SEEN_EVERY_SECONDS per session.
+
+    allauth's own UserSessionsMiddleware writes the row on every signed-in request (a savepoint, a
+    read and a write: three queries on every page and API call). Here a Redis `add` decides, so
+    most requests cost no query; "last seen" is then accurate to that interval. A request whose
+    client address is unknown is not tracked (allauth would refuse it outright)."""
+    from allauth.usersessions.models import UserSession
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from domains.common.client_ip import client_ip
+
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    if not key or not request.user.is_authenticated or client_ip(request) is None:
+        return
+    every = settings.USERSESSIONS_SEEN_EVERY_SECONDS
+    if every > 0 and not cache.add(session_seen_key(key), 1, timeout=every):
+        return
+    UserSession.objects.create_from_request(request)
+
+
+def session_seen_key(session_key: str) -> str:
+    """The Redis key that says a session's row is fresh (set for USERSESSIONS_SEEN_EVERY_SECONDS)."""
+    return f"usersessions:seen:{session_key}"
+
+
+def session_seen_mark(session_key: str) -> None:
+    """The row was just written (at sign-in, by allauth): the next requests need not refresh it."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    every = settings.USERSESSIONS_SEEN_EVERY_SECONDS
+    if every > 0:
+        cache.set(session_seen_key(session_key), 1, timeout=every)
+
+
+@sync_and_async_middleware
+def SessionActivityMiddleware(  # noqa: N802 - Django middleware factory naming
+    get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]],
+) -> Callable[[HttpRequest], Any]:
+    if iscoroutinefunction(get_response):
+
+        async def amiddleware(request: HttpRequest) -> HttpResponse:
+            await sync_to_async(session_seen)(request)
+            return await get_response(request)
+
+        return amiddleware
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        session_seen(request)
+        return get_response(request)  # type: ignore[return-value]
+
+    return middleware

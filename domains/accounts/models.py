@@ -4,6 +4,7 @@ import zoneinfo
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -168,3 +169,26 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.role} @ {self.organisation}"
+
+
+class MemberSuspension(models.Model):
+    """A member staff deactivated: their roles are taken away (so no access check anywhere needs to
+    know about suspensions) and kept here, so reactivating gives back exactly what they held."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="suspensions")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="suspensions")
+    roles = ArrayField(models.CharField(max_length=16, choices=Role.choices), size=len(Role.values))
+    suspended_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="Who deactivated them."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "user"], name="accounts_suspension_one_per_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} deactivated @ {self.organisation}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from domains.accounts.models import Membership, Organisation, OrganisationSettings, SignupPolicy, User
+from domains.accounts.models import Membership, MemberSuspension, Organisation, OrganisationSettings, SignupPolicy, User
 
 ORGANISATION_SESSION_KEY = "organisation_id"
 
@@ -96,9 +96,54 @@ def member_list(*, organisation: Organisation) -> QuerySet[User]:
     )
 
 
+def member_suspension_list(*, organisation: Organisation) -> QuerySet[MemberSuspension]:
+    """The organisation's deactivated members, newest first."""
+    return MemberSuspension.objects.filter(organisation=organisation).select_related("user", "suspended_by")
+
+
+def member_or_suspended_get(*, organisation: Organisation, user_id: int) -> User:
+    """A member of `organisation`, active or deactivated; anyone else and any unknown id is a 404."""
+    user = (
+        User.objects.filter(
+            Q(memberships__organisation=organisation) | Q(suspensions__organisation=organisation), pk=user_id
+        )
+        .distinct()
+        .first()
+    )
+    if user is None:
+        raise Http404("No such member.")
+    return user
+
+
 def member_get(*, organisation: Organisation, user_id: int) -> User:
     """A member of `organisation`. Anyone else, and any unknown id, is a 404."""
     user = User.objects.filter(pk=user_id, memberships__organisation=organisation).distinct().first()
     if user is None:
         raise Http404("No such member.")
     return user
+
+
+# ---- the account (issue 15 §3)
+# Imported here rather than at the top, which others are editing; allauth's models are loaded by
+# the time anything imports this module (INSTALLED_APPS).
+from allauth.account.models import EmailAddress  # noqa: E402
+from allauth.usersessions.models import UserSession  # noqa: E402
+
+
+def user_email_verified(*, user: User) -> bool:
+    """Whether the account's own address (`user.email`, the primary one) is verified in allauth."""
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def user_session_list(*, user: User) -> list[UserSession]:
+    """The person's active sessions, oldest first, as allauth's page lists them: rows whose session
+    has expired or been signed out are deleted on the way (`purge_and_list`)."""
+    return sorted(UserSession.objects.purge_and_list(user), key=lambda session: (session.created_at, session.pk))
+
+
+def user_session_get_for_user(*, user: User, session_id: int) -> UserSession:
+    """One of the person's own sessions; another person's, like a missing one, is 404."""
+    session = UserSession.objects.filter(user=user, pk=session_id).first()
+    if session is None:
+        raise Http404("No such session.")
+    return session

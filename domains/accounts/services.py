@@ -14,9 +14,11 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
 
+from domains.accounts.membership_signals import member_left
 from domains.accounts.models import (
     COLOUR_PATTERN,
     Membership,
+    MemberSuspension,
     Organisation,
     OrganisationSettings,
     Role,
@@ -109,16 +111,134 @@ def membership_roles_set(
     unknown = roles - set(Role.values)
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
-    current = set(
-        Membership.objects.select_for_update()
-        .filter(user=user, organisation=organisation)
-        .values_list("role", flat=True)
-    )
+    current = set(_member_rows(organisation=organisation, user=user))
+    _check_keeps_staff(organisation=organisation, user=user, roles_after=roles)
     for role in sorted(roles - current):
         membership_grant(organisation=organisation, user=user, role=role, actor=actor, request=request)
     for role in sorted(current - roles):
         membership_revoke(organisation=organisation, user=user, role=role, actor=actor, request=request)
     return roles
+
+
+def _check_keeps_staff(*, organisation: Organisation, user: User, roles_after: set[str]) -> None:
+    """An organisation never loses its last staff member: no one would be left to run it."""
+    if Role.STAFF in roles_after:
+        return
+    # Locks every staff row: two staff removing each other at once cannot both pass.
+    others = list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(organisation=organisation, role=Role.STAFF, user__is_active=True)
+        .exclude(user=user)
+        .values_list("pk", flat=True)
+    )
+    held = Membership.objects.filter(organisation=organisation, user=user, role=Role.STAFF).exists()
+    if held and not others:
+        raise Refusal(
+            "last_staff",
+            f"{user.public_name} is the last staff member of {organisation.name}: make someone else staff first.",
+        )
+
+
+def _check_not_self(*, user: User, actor: User | AnonymousUser | None, doing: str) -> None:
+    if actor is not None and actor.pk == user.pk:
+        raise Refusal("not_allowed", f"You cannot {doing} yourself; ask another staff member.")
+
+
+def _member_rows(*, organisation: Organisation, user: User) -> list[str]:
+    """The member's roles here, their rows locked (every member write below takes these locks first)."""
+    return sorted(
+        Membership.objects.select_for_update()
+        .filter(organisation=organisation, user=user)
+        .values_list("role", flat=True)
+    )
+
+
+@transaction.atomic
+def member_deactivate(
+    *, organisation: Organisation, user: User, actor: User | AnonymousUser | None, request: HttpRequest | None = None
+) -> MemberSuspension:
+    """Take away every role `user` holds in `organisation`, keeping them for `member_reactivate`.
+    They lose access at once (their sockets re-check rights and close); their account, their other
+    organisations and what they wrote stay. Locks the member's membership rows."""
+    _check_not_self(user=user, actor=actor, doing="deactivate")
+    roles = _member_rows(organisation=organisation, user=user)
+    if not roles:
+        raise Http404("No such member.")
+    _check_keeps_staff(organisation=organisation, user=user, roles_after=set())
+    # A suspension kept from before (roles regained since another way) takes the roles held now.
+    suspension, _ = MemberSuspension.objects.update_or_create(
+        organisation=organisation,
+        user=user,
+        defaults={"roles": roles, "suspended_by": actor if isinstance(actor, User) else None},
+    )
+    Membership.objects.filter(organisation=organisation, user=user).delete()
+    member_left.send(
+        sender=MemberSuspension, organisation=organisation, user=user, actor=actor, request=request, how="deactivated"
+    )
+    audit_record(
+        actor=actor,
+        organisation=organisation,
+        action="membership.deactivated",
+        target=user,
+        details={"roles": roles},
+        request=request,
+    )
+    control_send(user_stream(user.pk), action="rights_changed", reason="member_deactivated")
+    return suspension
+
+
+@transaction.atomic
+def member_reactivate(
+    *, organisation: Organisation, user: User, actor: User | AnonymousUser | None, request: HttpRequest | None = None
+) -> list[str]:
+    """Give a deactivated member back the roles they held. Locks the suspension row."""
+    suspension = MemberSuspension.objects.select_for_update().filter(organisation=organisation, user=user).first()
+    if suspension is None:
+        raise Http404("No such deactivated member.")
+    roles = sorted(set(suspension.roles) & set(Role.values))
+    for role in roles:
+        Membership.objects.get_or_create(organisation=organisation, user=user, role=role)
+    suspension.delete()
+    audit_record(
+        actor=actor,
+        organisation=organisation,
+        action="membership.reactivated",
+        target=user,
+        details={"roles": roles},
+        request=request,
+    )
+    control_send(user_stream(user.pk), action="rights_changed", reason="member_reactivated")
+    return roles
+
+
+@transaction.atomic
+def member_remove(
+    *, organisation: Organisation, user: User, actor: User | AnonymousUser | None, request: HttpRequest | None = None
+) -> list[str]:
+    """Remove `user` from `organisation` for good, active or deactivated: their roles and any kept
+    suspension go; to come back they need a new invitation. Returns the roles they held."""
+    _check_not_self(user=user, actor=actor, doing="remove")
+    roles = _member_rows(organisation=organisation, user=user)
+    suspension = MemberSuspension.objects.select_for_update().filter(organisation=organisation, user=user).first()
+    if not roles and suspension is None:
+        raise Http404("No such member.")
+    _check_keeps_staff(organisation=organisation, user=user, roles_after=set())
+    held = roles or sorted(suspension.roles if suspension else [])
+    Membership.objects.filter(organisation=organisation, user=user).delete()
+    MemberSuspension.objects.filter(organisation=organisation, user=user).delete()
+    member_left.send(
+        sender=Membership, organisation=organisation, user=user, actor=actor, request=request, how="removed"
+    )
+    audit_record(
+        actor=actor,
+        organisation=organisation,
+        action="membership.removed",
+        target=user,
+        details={"roles": held, "was_deactivated": suspension is not None},
+        request=request,
+    )
+    control_send(user_stream(user.pk), action="rights_changed", reason="member_removed")
+    return held
 
 
 def organisation_switch(*, user: User, session: SessionBase, organisation_id: int) -> Organisation:
@@ -210,7 +330,7 @@ def check_organisation_slug(slug: str, *, field: str = "slug") -> str:
 
 def _create_bucket() -> Bucket:
     per_day = float(settings.ORGANISATION_CREATE_PER_DAY)
-    return Bucket(capacity=per_day, refill_per_second=per_day / 86400)
+    return Bucket.per_day(per_day)
 
 
 @transaction.atomic
@@ -439,3 +559,253 @@ def organisation_settings_update(
         )
     organisation.name = locked.name
     return changed
+
+
+# ---- the account (issue 15 §3)
+# Imported here rather than at the top, which others are editing. `sessions` also connects the
+# receiver that labels each session's device.
+from allauth.account.adapter import get_adapter as _allauth_account_adapter  # noqa: E402
+from allauth.account.forms import ResetPasswordForm, UserTokenForm  # noqa: E402
+from allauth.account.internal.flows import email_verification as _email_verification  # noqa: E402
+from allauth.account.internal.flows import password_change as _password_change  # noqa: E402
+from allauth.account.internal.flows import password_reset as _password_reset  # noqa: E402
+from allauth.account.models import EmailAddress  # noqa: E402
+from allauth.usersessions.adapter import get_adapter as _usersessions_adapter  # noqa: E402
+from allauth.usersessions.internal.flows import sessions as _usersessions_flows  # noqa: E402
+from allauth.usersessions.models import UserSession  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
+
+from domains.accounts import sessions as _sessions  # noqa: E402
+from domains.accounts.selectors import user_session_get_for_user  # noqa: E402
+from domains.common.client_ip import client_ip  # noqa: E402
+
+DISPLAY_NAME_MAX = 80
+PASSWORD_MAX = 4096  # longer inputs are refused before hashing (hashing cost grows with length)
+
+
+class AccountError(Refusal):
+    """A refused change to the person's own account."""
+
+
+def _hourly(per_hour: int) -> Bucket:
+    return Bucket.per_hour(per_hour)
+
+
+def _limit(name: str, per_hour: int, message: str) -> None:
+    """Take one token from the hourly bucket `name` (off when `per_hour` is 0); refuse with
+    `retry_after` (429) when it is empty."""
+    if per_hour <= 0:
+        return
+    decision = take(name, _hourly(per_hour))
+    if not decision.allowed:
+        raise AccountError("rate_limited", message, retry_after=decision.retry_after)
+
+
+def _address(request: HttpRequest) -> str:
+    return client_ip(request) or "unknown"
+
+
+def check_display_name(value: str, *, field: str = "display_name") -> str:
+    """A person's name as others see it: runs of spaces collapsed, 1 to 80 characters, storable."""
+    name = " ".join(value.split())
+    if not name:
+        raise AccountError("invalid_name", "Please enter your name.", field=field)
+    if len(name) > DISPLAY_NAME_MAX:
+        raise AccountError("invalid_name", f"Your name may have at most {DISPLAY_NAME_MAX} characters.", field=field)
+    if not is_storable(name):
+        raise AccountError("invalid_name", "The name contains characters that cannot be stored.", field=field)
+    return name
+
+
+def _password_errors(password: str, user: User | None) -> list[str]:
+    """Django's password validators (AUTH_PASSWORD_VALIDATORS), through allauth's adapter as its own
+    forms call them; the messages, or [] when the password is acceptable."""
+    if len(password) > PASSWORD_MAX:
+        return [f"Use at most {PASSWORD_MAX} characters."]
+    try:
+        _allauth_account_adapter().clean_password(password, user=user)
+    except ValidationError as error:
+        return list(error.messages)
+    return []
+
+
+@transaction.atomic
+def user_profile_update(
+    *,
+    user: User,
+    display_name: str | None = None,
+    time_zone: str | None = None,
+    request: HttpRequest | None = None,
+) -> User:
+    """Change the person's name and time zone (None: leave it). Every field is checked before
+    anything is written; a refusal names each field at fault. Audited (`user.profile_updated`,
+    with the names of the fields that changed) when something changed. Locks the user row."""
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    checks = (("display_name", check_display_name, display_name), ("time_zone", check_time_zone, time_zone))
+    for field, check, value in checks:
+        if value is None:
+            continue
+        try:
+            clean[field] = check(value, field=field)
+        except Refusal as refusal:
+            errors[field] = refusal.message
+    if errors:
+        raise AccountError("invalid", "Please fix the marked fields.", fields=errors)
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    changed = [field for field, value in clean.items() if getattr(locked, field) != value]
+    if changed:
+        for field in changed:
+            setattr(locked, field, clean[field])
+        locked.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            actor=user,
+            organisation=None,
+            action="user.profile_updated",
+            target=locked,
+            details={"fields": changed},
+            request=request,
+        )
+    for field in changed:
+        setattr(user, field, clean[field])
+    return user
+
+
+@transaction.atomic
+def user_password_change(
+    *,
+    request: HttpRequest,
+    user: User,
+    current_password: str,
+    new_password: str,
+    app_session_key: str | None = None,
+) -> User:
+    """Change the person's password, as allauth's page does: the current one must match (an account
+    without a usable password, e.g. social login only, sends "" and sets one); the new one passes
+    Django's validators. Then allauth finishes (the caller's session stays signed in; its
+    `password_changed` signal audits and closes the person's sockets; other sessions no longer
+    authenticate, and neither do the app tokens backed by them). Every try takes a token from
+    USERS_PASSWORD_CHANGE_PER_HOUR, so the current password cannot be guessed here."""
+    _limit(
+        f"accounts:password-change:{user.pk}",
+        settings.USERS_PASSWORD_CHANGE_PER_HOUR,
+        "Too many password changes; please try again later.",
+    )
+    has_password = user.has_usable_password()
+    if has_password and not user.check_password(current_password):
+        raise AccountError("incorrect_password", "Your current password is not correct.", field="current_password")
+    problems = _password_errors(new_password, user)
+    if problems:
+        raise AccountError("invalid_password", "Choose another password.", fields={"new_password": problems})
+    _password_change.change_password(user, new_password)
+    if has_password:
+        _password_change.finalize_password_change(request, user)
+    else:
+        _password_change.finalize_password_set(request, user)
+    if app_session_key:
+        _app_session_keep(request=request, user=user, session_key=app_session_key)
+    return user
+
+
+def _app_session_keep(*, request: HttpRequest, user: User, session_key: str) -> None:
+    """An app changed the password with its access token: allauth kept "the request's session"
+    signed in, which for a bearer request is an empty cookie session, not the app's. Give the app's
+    login session the new password's hash instead, in place (its key must not change: the app's
+    tokens name it), and drop the cookie session allauth wrote, so the answer sets no cookie."""
+    from django.contrib.auth import HASH_SESSION_KEY
+    from django.utils.module_loading import import_string
+
+    store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")(session_key)
+    if store.get(HASH_SESSION_KEY) is not None:
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.save()
+    request.session.flush()
+
+
+def user_verification_mail_send(*, request: HttpRequest, user: User) -> EmailAddress:
+    """Send allauth's verification mail for the primary address again (its link confirms the address
+    on allauth's page). Refused when the address is verified already (`already_verified`), and rate
+    limited: USERS_VERIFICATION_MAIL_PER_HOUR per person, and allauth's own cooldown per address
+    (ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN, 180 s), both 429."""
+    address = _email_verification.get_address_for_user(user)
+    if address is None:  # no address at all: nothing to verify (not reachable for email sign-ups)
+        raise AccountError("no_email", "Your account has no email address to verify.")
+    if address.verified:
+        raise AccountError("already_verified", f"{address.email} is verified already.")
+    _limit(
+        f"accounts:verification-mail:{user.pk}",
+        settings.USERS_VERIFICATION_MAIL_PER_HOUR,
+        "Several verification mails were sent already; please try again later.",
+    )
+    if not _email_verification.send_verification_email_to_address(request, address):
+        cooldown = getattr(settings, "ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN", 180)
+        raise AccountError(
+            "rate_limited", "A verification mail was sent a moment ago; please check your inbox.", retry_after=cooldown
+        )
+    return address
+
+
+def password_reset_request(*, request: HttpRequest, email: str) -> None:
+    """Ask for allauth's password reset mail, as its page does: an account with that address
+    (active) gets the mail with a reset link; an unknown address gets allauth's "no account" notice
+    (ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS). The caller answers the same either way, so no one learns
+    whether an account exists. Rate limited per client address and per email address asked about
+    (USERS_PASSWORD_RESET_PER_HOUR_PER_ADDRESS / _PER_EMAIL), whether or not it has an account."""
+    message = "Too many password reset requests; please try again later."
+    _limit(f"accounts:reset:ip:{_address(request)}", settings.USERS_PASSWORD_RESET_PER_HOUR_PER_ADDRESS, message)
+    form = ResetPasswordForm(data={"email": email})
+    if not form.is_valid():
+        raise AccountError("invalid_email", "Enter a valid email address.", field="email")
+    _limit(
+        f"accounts:reset:email:{form.cleaned_data['email'].lower()}",
+        settings.USERS_PASSWORD_RESET_PER_HOUR_PER_EMAIL,
+        message,
+    )
+    form.save(request)
+
+
+@transaction.atomic
+def password_reset_confirm(*, request: HttpRequest, key: str, password: str) -> User:
+    """Set a new password with the key from allauth's reset link (`/accounts/password/reset/key/
+    <key>/`: the uidb36, a hyphen, the token). A wrong, expired or used key (the token is bound to
+    the old password hash, so it works once) is refused (`invalid_key`), and so is a password
+    Django's validators refuse; nothing changes then. On success allauth finishes (its
+    `password_reset` signal audits, closes the person's sockets and lifts their lockouts) and every
+    session of the person ends (`UserSessionsAdapter`, reason `password_reset`). Rate limited per
+    client address (USERS_PASSWORD_RESET_CONFIRM_PER_HOUR_PER_ADDRESS)."""
+    _limit(
+        f"accounts:reset-confirm:ip:{_address(request)}",
+        settings.USERS_PASSWORD_RESET_CONFIRM_PER_HOUR_PER_ADDRESS,
+        "Too many attempts; please try again later.",
+    )
+    uidb36, _, token = key.strip().partition("-")
+    user = None
+    if uidb36 and token:  # allauth's form fails with a TypeError on an empty uidb36 and a token
+        tokens = UserTokenForm(data={"uidb36": uidb36, "key": token})
+        user = tokens.reset_user if tokens.is_valid() else None
+    if not isinstance(user, User) or not user.is_active:
+        raise AccountError("invalid_key", "This reset link is invalid or was used already.", field="key")
+    problems = _password_errors(password, user)
+    if problems:
+        raise AccountError("invalid_password", "Choose another password.", fields={"password": problems})
+    _password_reset.reset_password(user, password)
+    _password_reset.finalize_password_reset(request, user)
+    user_sessions_end(sessions=list(UserSession.objects.filter(user=user)), reason="password_reset")
+    return user
+
+
+def user_sessions_end(*, sessions: list[UserSession], reason: str) -> None:
+    """End these sessions through the configured adapter (closing their sockets, audited)."""
+    adapter = _usersessions_adapter()
+    if isinstance(adapter, _sessions.UserSessionsAdapter):
+        adapter.end_sessions(sessions, reason=reason)
+    else:
+        adapter.end_sessions(sessions)
+
+
+@transaction.atomic
+def user_session_end(*, request: HttpRequest, user: User, session_id: int) -> None:
+    """End one of the person's own sessions, as the page does (allauth's flow: if it is the
+    caller's own, the caller is signed out too). Another person's session is 404 like a missing one."""
+    session = user_session_get_for_user(user=user, session_id=session_id)
+    _usersessions_flows.end_sessions(request, [session])

@@ -13,4 +13,17 @@ urlpatterns = [
     path("o/<slug:slug>/theme.css", views.organisation_theme_view, name="organisation_theme"),
     path("members/", views.member_list_view, name="members"),
     path("members/<int:user_id>/", views.member_detail_view, name="member_detail"),
+    path(
+        "members/<int:user_id>/deactivate/",
+        views.member_action_view,
+        {"action": "deactivate"},
+        name="member_deactivate",
+    ),
+    path(
+        "members/<int:user_id>/reactivate/",
+        views.member_action_view,
+        {"action": "reactivate"},
+        name="member_reactivate",
+    ),
+    path("members/<int:user_id>/remove/", views.member_action_view, {"action": "remove"}, name="member_remove"),
 ]

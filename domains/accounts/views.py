@@ -24,11 +24,16 @@ from domains.accounts.models import Organisation, Role
 from domains.accounts.selectors import (
     member_get,
     member_list,
+    member_or_suspended_get,
+    member_suspension_list,
     organisation_public_get,
     organisation_settings_get,
     roles_for_user,
 )
 from domains.accounts.services import (
+    member_deactivate,
+    member_reactivate,
+    member_remove,
     membership_roles_set,
     organisation_create,
     organisation_settings_update,
@@ -135,8 +140,15 @@ def member_list_view(request: AuthenticatedRequest) -> HttpResponse:
         for member in member_list(organisation=organisation)
     ]
     # Email addresses are for staff, who run members; mentors see public names only.
-    show_email = request.user.has_perm("accounts.manage_members", organisation)
-    return render(request, "accounts/member_list.html", {"members": members, "show_email": show_email})
+    can_manage = request.user.has_perm("accounts.manage_members", organisation)
+    context = {
+        "members": members,
+        "show_email": can_manage,
+        "can_manage": can_manage,
+        # Deactivated members are staff business: mentors see only who is in.
+        "suspensions": list(member_suspension_list(organisation=organisation)) if can_manage else [],
+    }
+    return render(request, "accounts/member_list.html", context)
 
 
 @login_required
@@ -155,15 +167,19 @@ def member_detail_view(request: AuthenticatedRequest, user_id: int) -> HttpRespo
         if not can_manage:
             raise PermissionDenied
         if form.is_valid():
-            membership_roles_set(
-                organisation=organisation,
-                user=member,
-                roles=set(form.cleaned_data["roles"]),
-                actor=request.user,
-                request=request,
-            )
-            messages.success(request, f"Roles updated for {member.public_name}.")
-            return redirect("accounts:member_detail", user_id=member.pk)
+            try:
+                membership_roles_set(
+                    organisation=organisation,
+                    user=member,
+                    roles=set(form.cleaned_data["roles"]),
+                    actor=request.user,
+                    request=request,
+                )
+            except Refusal as refusal:
+                form.add_error("roles", refusal.message)
+            else:
+                messages.success(request, f"Roles updated for {member.public_name}.")
+                return redirect("accounts:member_detail", user_id=member.pk)
     context = {
         "member": member,
         "form": form,
@@ -172,6 +188,31 @@ def member_detail_view(request: AuthenticatedRequest, user_id: int) -> HttpRespo
         "show_email": can_manage or member.pk == request.user.pk,
     }
     return render(request, "accounts/member_detail.html", context)
+
+
+# What each member action does, and what the page says after it.
+_MEMBER_ACTIONS = {
+    "deactivate": (member_deactivate, "{name} is deactivated: their roles are kept until you reactivate them."),
+    "reactivate": (member_reactivate, "{name} is active again, with the roles they held."),
+    "remove": (member_remove, "{name} is no longer a member of {organisation}."),
+}
+
+
+@login_required
+@require_POST
+def member_action_view(request: AuthenticatedRequest, user_id: int, action: str) -> HttpResponse:
+    """Deactivate, reactivate or remove a member (staff). A refusal (yourself, the last staff
+    member) comes back as a message on the members page; nothing changes."""
+    organisation = _require(request, "accounts.manage_members")
+    service, done = _MEMBER_ACTIONS[action]
+    member = member_or_suspended_get(organisation=organisation, user_id=user_id)
+    try:
+        service(organisation=organisation, user=member, actor=request.user, request=request)
+    except Refusal as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, done.format(name=member.public_name, organisation=organisation.name))
+    return redirect("accounts:members")
 
 
 @login_required

@@ -182,7 +182,7 @@ def ai_quota_check(*, organisation: Organisation | None, user: User | AnonymousU
             )
     if limits.requests_per_hour_per_user and user is not None and getattr(user, "pk", None) is not None:
         per_hour = limits.requests_per_hour_per_user
-        decision = take(f"ai:req:{feature}:{user.pk}", Bucket(capacity=per_hour, refill_per_second=per_hour / 3600))
+        decision = take(f"ai:req:{feature}:{user.pk}", Bucket.per_hour(per_hour))
         if not decision.allowed:
             raise _quota_refuse(
                 organisation=organisation,

@@ -24,7 +24,7 @@ from realtime.ratelimit import Bucket, take
 
 
 def _bucket(per_hour: int) -> Bucket:
-    return Bucket(capacity=per_hour, refill_per_second=per_hour / 3600)
+    return Bucket.per_hour(per_hour)
 
 
 class UserRateThrottle(BaseThrottle):
@@ -47,11 +47,19 @@ class UserRateThrottle(BaseThrottle):
 
 
 class ThrottledSessionAuth(SessionAuth):
-    """ninja's session auth (cookie, and CSRF on unsafe methods), with the anonymous limit taken
-    before the request is refused: ninja's own throttles run only after authentication succeeds."""
+    """ninja's session auth (cookie, and CSRF on unsafe methods), last in the API's list, with the
+    anonymous limit taken before the request is refused: ninja's own throttles run only after
+    authentication succeeds.
+
+    A request that carries a bearer token (which the bearer auth before this one refused: unknown,
+    expired, revoked) or no session cookie at all is not a cookie caller: it gets 401, never
+    ninja's 403 "CSRF check Failed", which it would otherwise check first and raise on an unsafe
+    method. An app must be told to refresh its token, not that its CSRF token is missing."""
 
     def __call__(self, request: HttpRequest) -> Any:
-        result = super().__call__(request)
+        result = None
+        if _cookie_caller(request):
+            result = super().__call__(request)
         if result:
             return result
         per_hour = settings.API_RATE_ANON_PER_HOUR
@@ -60,3 +68,10 @@ class ThrottledSessionAuth(SessionAuth):
             if not decision.allowed:
                 raise Throttled(wait=decision.retry_after)  # type: ignore[arg-type]
         return result
+
+
+def _cookie_caller(request: HttpRequest) -> bool:
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return False
+    return settings.SESSION_COOKIE_NAME in request.COOKIES

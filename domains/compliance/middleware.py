@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,10 @@ _EXEMPT_PREFIXES = (
     "/api/",
 )
 SESSION_KEY = "consented_policy_ids"
+# A social provider's return (allauth: /accounts/google/login/callback/,
+# /accounts/oidc/<id>/login/callback/): it carries a one-time code, which must not travel on as a
+# `next` address through the consent page; the callback finishes and the next page asks instead.
+_PROVIDER_CALLBACK = re.compile(r"^/accounts/(?:[a-z0-9_-]+/)+login/callback/$")
 
 
 def consent_redirect(request: HttpRequest) -> HttpResponse | None:
@@ -35,6 +40,8 @@ def consent_redirect(request: HttpRequest) -> HttpResponse | None:
     the current policy ids are cached, and what the session already accepted is remembered."""
     user = request.user
     if not user.is_authenticated or request.method != "GET" or request.path.startswith(_EXEMPT_PREFIXES):
+        return None
+    if _PROVIDER_CALLBACK.match(request.path):
         return None
     current = policy_current_ids()
     if request.session.get(SESSION_KEY) == current:

@@ -15,6 +15,8 @@ from domains.common.errors import Refusal
 from domains.compliance.models import PolicyDocument, PolicyKind
 from domains.compliance.services import consent_record, policy_publish
 from domains.demo.logins import DEMO_OPERATOR, DEMO_ORGANISATION_SLUG, DEMO_PASSWORD, DEMO_USERS, demo_email
+from domains.invitations.models import Invitation
+from domains.invitations.services import invitation_create
 from domains.lounges.models import Lounge, LoungeAccess, LoungeRole
 from domains.lounges.selectors import lounge_get_for_user, lounge_membership_get
 from domains.lounges.services import lounge_create, lounge_join, member_add, member_role_set, message_post
@@ -121,6 +123,7 @@ def seed() -> Organisation:
     seed_lounges(organisation)
     seed_notes(organisation)
     seed_welcome(organisation)
+    seed_invitations(organisation)
     return organisation
 
 
@@ -257,3 +260,25 @@ def seed_notes(organisation: Organisation) -> None:
             )
         except Refusal:
             continue  # the mentor no longer moderates that lounge: it keeps the notes it has
+
+
+# Waiting invitations, so /invitations/ shows real work: staff invited a second mentor, the mentor a
+# candidate. Their links are in the mail `make run` writes (its console, or EMAIL_FILE_PATH).
+DEMO_INVITATIONS = [
+    (Role.STAFF, "new.mentor", Role.MENTOR),
+    (Role.MENTOR, "new.candidate", Role.CANDIDATE),
+]
+
+
+def seed_invitations(organisation: Organisation) -> None:
+    """One invitation per address, ever: a second run, or one accepted or withdrawn since, adds none."""
+    for inviter_role, local_part, role in DEMO_INVITATIONS:
+        email = demo_email(local_part)
+        if Invitation.objects.filter(organisation=organisation, email=email).exists():
+            continue
+        if User.objects.filter(email__iexact=email).exists():
+            continue  # someone took the address another way: nothing to invite
+        try:
+            invitation_create(organisation=organisation, inviter=_demo_user(inviter_role), email=email, role=role)
+        except Refusal:
+            continue  # the inviter lost the right to invite: the demo keeps its state

@@ -29,7 +29,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from domains.accounts.models import Membership, Organisation, Role, User
+from domains.accounts.branding import organisation_mail_brand
+from domains.accounts.models import Membership, MemberSuspension, Organisation, Role, User
 from domains.accounts.services import membership_grant, organisation_switch
 from domains.common.errors import Refusal
 from domains.compliance.services import audit_record, consent_missing, consent_record, policy_current_list
@@ -38,6 +39,7 @@ from domains.invitations.models import Invitation, InvitationStatus
 from domains.invitations.notices import notice_accepted
 from domains.invitations.rules import roles_invitable
 from domains.mail.services import mail_queue, mail_render, site_url
+from realtime.ratelimit import Bucket, take
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +75,21 @@ def _normalised_email(email: str) -> str:
     return address
 
 
+def _check_send_rate(*, sender: User) -> None:
+    """One person's invitation emails, new or again (INVITATION_SEND_PER_HOUR): mail is not free,
+    and an address must not be flooded. Taken before anything is written."""
+    per_hour = float(settings.INVITATION_SEND_PER_HOUR)
+    if per_hour <= 0:
+        return
+    decision = take(f"invitations:send:{sender.pk}", Bucket.per_hour(per_hour))
+    if not decision.allowed:
+        raise InvitationError(
+            "rate_limited",
+            gettext("You have sent many invitations in the last hour; please try again later."),
+            retry_after=decision.retry_after,
+        )
+
+
 def _send(invitation: Invitation) -> Invitation:
     """A new secret, a new expiry, and the email with the link. The old link stops working."""
     secret = secrets.token_urlsafe(32)
@@ -88,6 +105,7 @@ def _send(invitation: Invitation) -> Invitation:
         {
             "invitation": invitation,
             "organisation": invitation.organisation,
+            "brand": organisation_mail_brand(invitation.organisation),
             "inviter_name": inviter.public_name if inviter is not None else invitation.organisation.name,
             "role_label": Role(invitation.role).label,
             "accept_url": invitation_url(token=invitation_token(invitation=invitation, secret=secret)),
@@ -136,11 +154,18 @@ def invitation_create(
             gettext("This person is already a member: change their roles on the members page."),
             field="email",
         )
+    if MemberSuspension.objects.filter(organisation=organisation, user__email__iexact=address).exists():
+        raise InvitationError(
+            "member",
+            gettext("This person is a deactivated member: reactivate them on the members page."),
+            field="email",
+        )
     waiting = InvitationError(
         "pending", gettext("An invitation to this address is waiting: resend it from the list."), field="email"
     )
     if Invitation.objects.filter(organisation=organisation, email=address, status=InvitationStatus.PENDING).exists():
         raise waiting
+    _check_send_rate(sender=inviter)
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
@@ -178,6 +203,7 @@ def invitation_resend(*, invitation: Invitation, actor: User, request: HttpReque
     _check_may_invite(organisation=invitation.organisation, inviter=actor, role=invitation.role)
     if invitation.status != InvitationStatus.PENDING:
         raise InvitationError("not_pending", gettext("Only a waiting invitation can be sent again."))
+    _check_send_rate(sender=actor)
     _send(invitation)
     audit_record(
         actor=actor,
@@ -212,6 +238,30 @@ def invitation_revoke(*, invitation: Invitation, actor: User, request: HttpReque
             request=request,
         )
     return invitation
+
+
+def invitations_withdraw_for_member(
+    *, organisation: Organisation, user: User, actor: Any, request: HttpRequest | None, how: str
+) -> int:
+    """Withdraw the waiting invitations to `user`'s address in `organisation` (they were deactivated
+    or removed there: `how`). Each is audited `invitation.revoked` with the reason. Locks them."""
+    waiting = list(
+        Invitation.objects.select_for_update().filter(
+            organisation=organisation, email=user.email.lower(), status=InvitationStatus.PENDING
+        )
+    )
+    for invitation in waiting:
+        invitation.status = InvitationStatus.REVOKED
+        invitation.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            organisation=organisation,
+            action="invitation.revoked",
+            target=invitation,
+            details={"email": invitation.email, "role": invitation.role, "reason": f"member_{how}"},
+            request=request,
+        )
+    return len(waiting)
 
 
 # ------------------------------------------------------------------ accepting
@@ -257,6 +307,12 @@ def invitation_check_account(*, invitation: Invitation, user: User) -> None:
 
 def _join(invitation: Invitation, user: User, request: HttpRequest | None) -> Invitation:
     organisation = invitation.organisation
+    if MemberSuspension.objects.filter(organisation=organisation, user=user).exists():
+        raise InvitationError(
+            "deactivated",
+            gettext("You are a deactivated member of %(organisation)s: ask its staff to reactivate you.")
+            % {"organisation": organisation.name},
+        )
     # The inviter chose the role: the grant is theirs in the audit log (the system if they are gone).
     membership_grant(
         organisation=organisation, user=user, role=invitation.role, actor=invitation.invited_by, request=request

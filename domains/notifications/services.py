@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from domains.accounts.branding import organisation_mail_brand
 from domains.accounts.models import Organisation, User
 from domains.common.errors import Refusal
 from domains.mail.models import OutboundEmail
@@ -131,6 +132,7 @@ def _email_one(notification: Notification, kind: NotificationKind) -> None:
             "notification": notification,
             "kind": kind,
             "user": user,
+            "brand": organisation_mail_brand(notification.organisation),
             "link_url": site_url(notification.link) if notification.link else "",
             "preferences_url": site_url("/notifications/preferences/"),
             "unsubscribe_url": unsubscribe,

@@ -38,6 +38,11 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # active sessions: device, address, last seen (domains/accounts/sessions.py)
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.headless",  # app clients: JWT access and refresh tokens (domains/tokens, ADR 0014)
     "axes",
     "realtime",
     "corsheaders",
@@ -46,6 +51,7 @@ INSTALLED_APPS = [
     "domains.mail",
     "domains.notifications",
     "domains.invitations",
+    "domains.tokens",
     "domains.ai",
     "domains.lounges",
     "domains.coaching",  # retired: migrations only (ADR 0010)
@@ -69,6 +75,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Keeps each session's row (device, address, last seen) current; allauth's own middleware
+    # writes it on every request (USERSESSIONS_TRACK_ACTIVITY is off: project/settings/sessions.py).
+    "domains.accounts.middleware.SessionActivityMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "domains.accounts.middleware.ActiveOrganisationMiddleware",
     "domains.compliance.middleware.ConsentRequiredMiddleware",
@@ -225,3 +234,6 @@ from project.settings.mail import *  # noqa: E402
 from project.settings.notes import *  # noqa: E402
 from project.settings.notifications import *  # noqa: E402
 from project.settings.security import *  # noqa: E402
+from project.settings.sessions import *  # noqa: E402
+from project.settings.social import *  # noqa: E402
+from project.settings.tokens import *  # noqa: E402

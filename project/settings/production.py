@@ -8,6 +8,11 @@ from project.settings.logging import build_logging
 
 _REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_DOMAIN")
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
+# The token signing key may come as text or as a file (project/settings/tokens.py). Checked here too,
+# not only by the settings module's name there: a site module that wraps this one must not sign
+# tokens with a key generated on the spot.
+if not (env.str("JWT_PRIVATE_KEY", default="") or env.str("JWT_PRIVATE_KEY_FILE", default="")):
+    _missing.append("JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE)")
 if _missing:
     raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(_missing)}")
 

@@ -39,6 +39,8 @@ class OrgObjects:
     coach_message: Any
     notification: Any  # the learner's
     invitation: Any  # a pending one, from staff
+    token: Any  # the learner's personal access token
+    user_session: Any  # a signed-in session of the learner's (not the matrix client's own)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class World:
 
 def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     from allauth.account.models import EmailAddress
+    from allauth.usersessions.models import UserSession
 
     from domains.accounts.services import membership_grant
     from domains.ai.services import ai_usage_record
@@ -71,6 +74,7 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     from domains.mail.services import mail_queue
     from domains.notes import services as notes
     from domains.notifications.services import notify
+    from domains.tokens.services import pat_create
     from tests.factories import OrganisationFactory, UserFactory
 
     organisation = OrganisationFactory.create(slug=f"matrix-{prefix}", name=f"Matrix {prefix.upper()}")
@@ -128,6 +132,12 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     invitation = invitations.invitation_create(
         organisation=organisation, inviter=users["staff"], email=f"invitee@{prefix}.matrix.test", role="learner"
     )
+    token = pat_create(
+        user=learner, organisation=organisation, name=f"{prefix} script", scope="read", expires_in_days=30
+    )
+    user_session = UserSession.objects.create(
+        user=learner, session_key=f"matrix{prefix}session".ljust(32, "0"), ip="192.0.2.10", user_agent="matrix"
+    )
     return OrgObjects(
         organisation=organisation,
         users=users,
@@ -142,6 +152,8 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
         coach_message=coach_message,
         notification=notification,
         invitation=invitation,
+        token=token.token,
+        user_session=user_session,
     )
 
 

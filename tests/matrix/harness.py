@@ -122,6 +122,8 @@ _PARAM_DEFAULTS = {
     "kind": "policy",
     "notification_id": "notification",
     "invitation_id": "invitation",
+    "token_id": "token",
+    "session_id": "user_session",
 }
 
 _SKIPS = {
@@ -170,6 +172,17 @@ _EXTRA_ROWS: dict[str, dict[str, Any]] = {
     "HTTP /o/<slug:slug>/theme.css": {"params": {"slug": "organisation_slug"}},
     "HTTP /invitations/<str:invitation_id>/resend/": {"method": "POST", "data": {}},
     "HTTP /invitations/<str:invitation_id>/revoke/": {"method": "POST", "data": {}},
+    "HTTP /members/<int:user_id>/deactivate/": {"method": "POST", "data": {}},
+    "HTTP /members/<int:user_id>/reactivate/": {"method": "POST", "data": {}},
+    "HTTP /members/<int:user_id>/remove/": {"method": "POST", "data": {}},
+    "API POST /api/v1/invitations": {"json": {"email": "matrix-invitee@example.com", "role": "candidate"}},
+    "API POST /api/v1/tokens": {"json": {"name": "matrix script", "scope": "read", "expires_in_days": 7}},
+    "API PATCH /api/v1/users/me": {"json": {"display_name": "Matrix Renamed"}},
+    "HTTP /account/tokens/<str:token_id>/revoke/": {"method": "POST", "data": {}},
+    "HTTP /account/tokens/ #post": {
+        "method": "POST",
+        "data": {"name": "matrix", "scope": "read", "expires_in_days": "7"},
+    },
     "HTTP /notifications/read-all/ #post": {"method": "POST", "data": {}},
     "HTTP /notifications/preferences/ #post": {"method": "POST", "data": {"kind-lounge.muted": "digest"}},
     "API PUT /api/v1/notifications/preferences": {
@@ -331,6 +344,8 @@ class Refs:
             "coach_message",
             "notification",
             "invitation",
+            "token",
+            "user_session",
         ):
             return getattr(objects, kind).pk
         if kind == "organisation":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -11,11 +12,13 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_DOMAIN"}
+REQUIRED = {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_DOMAIN", "JWT_PRIVATE_KEY"}
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in REQUIRED | {"DJANGO_SETTINGS_MODULE"}}
+    # The test settings export a generated JWT_PRIVATE_KEY (project/settings/tokens.py): not inherited.
+    dropped = REQUIRED | {"DJANGO_SETTINGS_MODULE", "JWT_PRIVATE_KEY_FILE"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean.update(env, DJANGO_SETTINGS_MODULE="project.settings.production")
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
@@ -29,7 +32,15 @@ def _production_env() -> dict[str, str]:
         "DATABASE_URL": "postgres://coachwire:secret@db.invalid:5432/coachwire",
         "REDIS_URL": "redis://cache.invalid:6379/0",
         "SITE_DOMAIN": "coachwire.example",
+        "JWT_PRIVATE_KEY": _jwt_key(),
     }
+
+
+@functools.cache
+def _jwt_key() -> str:
+    from project.settings.tokens import _generate_private_key
+
+    return _generate_private_key()
 
 
 def test_production_refuses_to_start_without_each_required_variable() -> None:

@@ -358,3 +358,23 @@ def test_staff_set_the_policy_on_the_page_and_sign_up_follows_it(client: Client,
     assert client.post(URL, _form(**{"general-signup_policy": "invite_only"})).status_code == 302
     client.logout()
     assert "email" in _signup(client, "ada@example.test").context["form"].errors
+
+
+def test_mail_sent_for_the_organisation_carries_its_name_logo_and_colour(staff_a) -> None:
+    """An invitation is the organisation's mail: its header shows the organisation's logo (an
+    absolute address) and name, ruled in its primary colour; account mail keeps the site's name."""
+    from domains.invitations.services import invitation_create
+    from domains.mail.models import OutboundEmail
+    from domains.mail.services import site_url
+
+    client, staff, org = staff_a
+    logo = SimpleUploadedFile("logo.png", png_bytes(), content_type="image/png")
+    assert client.post(URL, _form(**{"general-logo": logo})).status_code == 302
+    org.refresh_from_db()
+
+    invitation_create(organisation=org, inviter=staff, email="brand@example.com", role=Role.LEARNER)
+
+    html = OutboundEmail.objects.get(to="brand@example.com").html_body
+    assert f'<img src="{site_url(f"/o/{org.slug}/logo?v=")}' in html
+    assert ">Alpha Academy</p>" in html
+    assert "border-top:4px solid #1f3a5f" in html

@@ -190,3 +190,23 @@ def test_the_learner_starts_with_one_real_mention_from_the_mentor() -> None:
     welcome = Message.objects.get(client_msg_id="demo-welcome")
     assert (notice.kind, notice.link) == ("lounge.mention", f"/lounges/interview-prep/#msg-{welcome.pk}")
     assert f"@{learner.public_name}" in welcome.body
+
+
+def test_the_demo_has_waiting_invitations_sent_once() -> None:
+    """Staff invited a mentor and the mentor a candidate, each mailed a working link; a second run
+    sends nothing more (and a withdrawn one is not sent again)."""
+    from domains.invitations.models import Invitation, InvitationStatus
+    from domains.mail.models import OutboundEmail
+
+    call_command("seed_demo")
+    invitations = sorted(Invitation.objects.values_list("email", "role", "status", "invited_by__email"))
+    assert invitations == [
+        (demo_email("new.candidate"), "candidate", InvitationStatus.PENDING, demo_email("mentor")),
+        (demo_email("new.mentor"), "mentor", InvitationStatus.PENDING, demo_email("staff")),
+    ]
+    mails = OutboundEmail.objects.filter(tag="invitation").count()
+    assert mails == 2
+    Invitation.objects.filter(email=demo_email("new.mentor")).update(status=InvitationStatus.REVOKED)
+    call_command("seed_demo")
+    assert Invitation.objects.count() == 2
+    assert OutboundEmail.objects.filter(tag="invitation").count() == mails
