@@ -13,6 +13,7 @@ from domains.accounts import admin as accounts_admin
 from domains.accounts.admin_site import OrganisationAdminSite
 from domains.ai import admin as ai_admin
 from domains.compliance import admin as compliance_admin
+from domains.interviews import admin as interviews_admin
 from domains.invitations import admin as invitations_admin
 from domains.lounges import admin as lounges_admin
 from domains.mail import admin as mail_admin
@@ -26,3 +27,4 @@ ai_admin.register(org_admin_site)
 lounges_admin.register(org_admin_site)
 mail_admin.register(org_admin_site)
 invitations_admin.register(org_admin_site)
+interviews_admin.register(org_admin_site)

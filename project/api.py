@@ -46,6 +46,7 @@ api.add_router("/users", "domains.accounts.api.router")
 api.add_router("/notes", "domains.notes.api.router")
 api.add_router("/notifications", "domains.notifications.api.router")
 api.add_router("/invitations", "domains.invitations.api.router")
+api.add_router("/interviews", "domains.interviews.api.router")
 api.add_router("/auth", "domains.tokens.api.auth_router")
 api.add_router("/tokens", "domains.tokens.api.router")
 

@@ -38,6 +38,7 @@ urlpatterns = [
     path("coach/", include("domains.coach.urls")),
     path("notifications/", include("domains.notifications.urls")),
     path("invitations/", include("domains.invitations.urls")),
+    path("interviews/", include("domains.interviews.urls")),
     path("account/tokens/", include("domains.tokens.urls")),
     path("api/v1/", api.urls),
     path("api/openapi.json", openapi_json, name="openapi"),

@@ -33,6 +33,11 @@ def lounge_stream(lounge_id: int) -> str:
     return stream_key("lounge", lounge_id)
 
 
+def interview_session_stream(session_id: int) -> str:
+    """One interview session: its clock, saves and evaluation, for the candidate and its watchers."""
+    return stream_key("interview", session_id)
+
+
 def coach_thread_stream(thread_id: int) -> str:
     """A private coach thread: its owner's questions and the coach's replies."""
     return stream_key("coach", thread_id)

@@ -35,4 +35,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(settings.MAIL_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },
+        "interviews-expire-sweep": {
+            "task": "workers.tasks.interviews.interview_sessions_expire_task",
+            "schedule": float(settings.INTERVIEWS_EXPIRE_SWEEP_SECONDS),
+            "options": {"queue": "beat"},
+        },
     }

@@ -26,6 +26,9 @@ app.conf.task_routes = {
     "workers.tasks.mail.mail_deliver_task": {"queue": "default"},
     "workers.tasks.mail.mail_stale_sweep_task": {"queue": "beat"},
     "workers.tasks.notifications.notifications_digest_task": {"queue": "beat"},
+    "workers.tasks.interview_drafts.question_drafts_generate_task": {"queue": "ai"},
+    "workers.tasks.interviews.interview_sessions_expire_task": {"queue": "beat"},
+    "workers.tasks.interviews.interview_session_grade_task": {"queue": "ai"},
 }
 app.conf.include = [
     "workers.tasks.realtime",
@@ -33,6 +36,8 @@ app.conf.include = [
     "workers.tasks.coach",
     "workers.tasks.mail",
     "workers.tasks.notifications",
+    "workers.tasks.interview_drafts",
+    "workers.tasks.interviews",
 ]
 app.conf.beat_schedule = beat_schedule()
 

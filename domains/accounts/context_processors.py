@@ -16,11 +16,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("lounges:directory", "Lounges"))
         items.append(("notes:list", "Notes"))
         items.append(("coach:thread_list", "Coach"))
+        items.append(("interviews:catalogue", "Interviews"))
     if Role.STAFF in roles or Role.MENTOR in roles:
         items.append(("accounts:members", "Members"))
         items.append(("invitations:list", "Invitations"))  # mentors invite candidates (domains/invitations)
     if Role.STAFF in roles:
         items.append(("accounts:organisation_settings", "Settings"))
+        items.append(("interviews:review_queue", "Question review"))
         items.append(("compliance:audit", "Audit log"))
         # The organisation-scoped admin (domains/accounts/admin_site.py), not Django's /admin/.
         items.append(("org_admin:index", "Organisation admin"))

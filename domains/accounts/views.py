@@ -55,9 +55,9 @@ _PANELS: dict[str, tuple[str, str, str, str]] = {
     ),
     Role.CANDIDATE: (
         "Interviews",
-        "Timed interviews arrive in a later release; practise in the lounges meanwhile.",
-        "lounges:directory",
-        "Open the lounges",
+        "Practise timed interviews, or take the ones you were assigned; your report follows each one.",
+        "interviews:catalogue",
+        "Open the interviews",
     ),
     Role.MENTOR: (
         "Mentoring",

@@ -124,6 +124,7 @@ def seed() -> Organisation:
     seed_notes(organisation)
     seed_welcome(organisation)
     seed_invitations(organisation)
+    seed_interviews(organisation)
     return organisation
 
 
@@ -282,3 +283,64 @@ def seed_invitations(organisation: Organisation) -> None:
             invitation_create(organisation=organisation, inviter=_demo_user(inviter_role), email=email, role=role)
         except Refusal:
             continue  # the inviter lost the right to invite: the demo keeps its state
+
+
+DEMO_INTERVIEW_SLUG = "demo-onboarding-screen"
+
+
+def seed_interviews(organisation: Organisation) -> None:
+    """The public interview catalogue (idempotent by slug and position), one template of the demo
+    organisation's own (written by staff@) and offline drafts waiting in its review queue; a second
+    run adds nothing."""
+    from domains.interviews import content
+    from domains.interviews.catalogue import bands
+    from domains.interviews.models import InterviewTemplate
+
+    content.seed_public_templates()
+    if InterviewTemplate.objects.filter(organisation=organisation, slug=DEMO_INTERVIEW_SLUG).exists():
+        return
+    staff = _demo_user("staff")
+    template = content.template_create(
+        organisation=organisation,
+        user=staff,
+        title="Demo onboarding screen",
+        role="Support engineer",
+        interview_type="mixed",
+        difficulty="easy",
+        level="junior",
+        duration_minutes=15,
+        rubric="Clear, customer-minded answers that name the first concrete step.",
+        questions=[
+            {
+                "question_type": "multiple_choice",
+                "prompt": "A customer reports the app is down for everyone. What do you do first?",
+                "choices": [
+                    {"id": "a", "text": "Check the status page and monitoring, then tell the on-call engineer"},
+                    {"id": "b", "text": "Ask the customer to clear their cache"},
+                    {"id": "c", "text": "Wait for more reports"},
+                ],
+                "answer_key": ["a"],
+                "reference_answer": "Confirm the outage from monitoring and escalate to on-call at once.",
+                "rubric_bands": [
+                    {"band": "correct", "min": 100, "max": 100, "descriptor": "The keyed option."},
+                    {"band": "incorrect", "min": 0, "max": 99, "descriptor": "Another option."},
+                ],
+                "topics": ["incidents", "support"],
+            },
+            {
+                "question_type": "behavioural",
+                "prompt": "Tell me about a time you calmed down an upset customer.",
+                "reference_answer": "Listens, acknowledges, states what they will do and by when, follows up.",
+                "rubric_bands": bands(
+                    "Full STAR with empathy, a concrete action and a follow-up.",
+                    "A clear story, follow-up missing.",
+                    "Vague.",
+                    "No example.",
+                ),
+                "topics": ["customer-care", "star-method"],
+            },
+        ],
+    )
+    # The drafter offline: deterministic, no network (whatever provider the demo has configured).
+    proposals = content.offline_drafts(template=template, count=2, job_description="")
+    content.offline_drafts_store(template=template, user=staff, proposals=proposals)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "domains.coaching",  # retired: migrations only (ADR 0010)
     "domains.notes",
     "domains.coach",
+    "domains.interviews",
     "domains.demo",  # the demo seed, above every domain
 ]
 
@@ -228,6 +229,7 @@ from project.settings.api import *  # noqa: E402
 from project.settings.celery import *  # noqa: E402
 from project.settings.channels import *  # noqa: E402
 from project.settings.csp import *  # noqa: E402
+from project.settings.interviews import *  # noqa: E402
 from project.settings.invitations import *  # noqa: E402
 from project.settings.lounges import *  # noqa: E402
 from project.settings.mail import *  # noqa: E402

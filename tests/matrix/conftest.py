@@ -41,6 +41,11 @@ class OrgObjects:
     invitation: Any  # a pending one, from staff
     token: Any  # the learner's personal access token
     user_session: Any  # a signed-in session of the learner's (not the matrix client's own)
+    interview_template: Any  # the organisation's own, with an MC and an open question
+    interview_question: Any  # its open question
+    interview_session: Any  # the candidate's, in progress
+    interview_answer: Any  # the candidate's answer in it
+    interview_draft: Any  # a drafted question waiting for review
 
 
 @dataclass
@@ -138,6 +143,30 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
     user_session = UserSession.objects.create(
         user=learner, session_key=f"matrix{prefix}session".ljust(32, "0"), ip="192.0.2.10", user_agent="matrix"
     )
+    from domains.interviews import content as interviews_content
+    from domains.interviews import services as interviews
+    from tests.domains.interviews.helpers import question_data, template_data
+
+    interview_template = interviews_content.template_create(
+        organisation=organisation, user=users["staff"], **template_data(title=f"{prefix} screen")
+    )
+    interview_question = interview_template.questions.get(position=2)
+    interview_session, _ = interviews.interview_session_start(
+        user=users["candidate"], organisation=organisation, template_id=interview_template.pk
+    )
+    interviews.answer_save(
+        session_id=interview_session.pk,
+        user=users["candidate"],
+        question_id=interview_question.pk,
+        revision=1,
+        text="x",
+    )
+    interview_answer = interview_session.answers.get(question=interview_question)
+    interview_draft = interviews_content.offline_drafts_store(
+        template=interview_template,
+        user=users["staff"],
+        proposals=[{**question_data(prompt=f"{prefix} drafted?"), "choices": [], "answer_key": []}],
+    )[0]
     return OrgObjects(
         organisation=organisation,
         users=users,
@@ -154,6 +183,11 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
         invitation=invitation,
         token=token.token,
         user_session=user_session,
+        interview_template=interview_template,
+        interview_question=interview_question,
+        interview_session=interview_session,
+        interview_answer=interview_answer,
+        interview_draft=interview_draft,
     )
 
 

@@ -123,7 +123,11 @@ _PARAM_DEFAULTS = {
     "notification_id": "notification",
     "invitation_id": "invitation",
     "token_id": "token",
-    "session_id": "user_session",
+    # The account API's DELETE /me/sessions/{session_id} row names `user_session` itself (expected.yaml).
+    "session_id": "interview_session",
+    "template_id": "interview_template",
+    "draft_id": "interview_draft",
+    "answer_id": "interview_answer",
 }
 
 _SKIPS = {
@@ -179,6 +183,42 @@ _EXTRA_ROWS: dict[str, dict[str, Any]] = {
     "API POST /api/v1/tokens": {"json": {"name": "matrix script", "scope": "read", "expires_in_days": 7}},
     "API PATCH /api/v1/users/me": {"json": {"display_name": "Matrix Renamed"}},
     "HTTP /account/tokens/<str:token_id>/revoke/": {"method": "POST", "data": {}},
+    "HTTP /interviews/sessions/start/": {
+        "method": "POST",
+        "data": {"template_id": "{template}"},
+        "params": {"template": "interview_template"},
+    },
+    "HTTP /interviews/sessions/<str:session_id>/submit/": {"method": "POST", "data": {}},
+    "HTTP /interviews/sessions/<str:session_id>/grant/": {
+        "method": "POST",
+        "data": {"seconds": "60", "reason": "matrix"},
+    },
+    "HTTP /interviews/review/<str:draft_id>/approve/": {"method": "POST", "data": {}},
+    "HTTP /interviews/review/<str:draft_id>/reject/": {"method": "POST", "data": {}},
+    "HTTP /interviews/sessions/<str:session_id>/answers/<str:answer_id>/override/": {
+        "method": "POST",
+        "data": {"score": "50", "reason": "matrix"},
+    },
+    "API POST /api/v1/interviews/sessions": {
+        "json": {"template_id": "{template}"},
+        "params": {"template": "interview_template"},
+    },
+    "API PUT /api/v1/interviews/sessions/{session_id}/answer": {
+        "json": {"question_id": "{question}", "revision": 3, "text": "matrix"},
+        "params": {"session_id": "interview_session", "question": "interview_question"},
+    },
+    "API POST /api/v1/interviews/templates": {
+        "json": {
+            "title": "Matrix",
+            "role": "QA",
+            "interview_type": "technical",
+            "difficulty": "easy",
+            "level": "junior",
+            "duration_minutes": 10,
+            "rubric": "x",
+            "questions": [],
+        }
+    },
     "HTTP /account/tokens/ #post": {
         "method": "POST",
         "data": {"name": "matrix", "scope": "read", "expires_in_days": "7"},
@@ -209,10 +249,16 @@ _WS_BODIES: dict[str, dict[str, Any]] = {
     "echo": {"data": "matrix"},
     "coach.regenerate": {"request_id": "matrix-regenerate"},
     "thread.rename": {"title": "matrix renamed"},
+    "answer.save": {"question_id": "{question}", "revision": 2, "text": "matrix answer"},
+    "question.open": {"position": 2},
+    "session.submit": {},
+    "integrity.signal": {"kind": "paste"},
+    "time.grant": {"seconds": 60, "reason": "matrix"},
 }
 _WS_PARAMS = {
     "message": "message",
     "report": "report",
+    "question": "interview_question",
 }
 _API_BODIES = {
     "POST": {"title": "Matrix note", "lounge_id": "{lounge}"},
@@ -346,6 +392,11 @@ class Refs:
             "invitation",
             "token",
             "user_session",
+            "interview_template",
+            "interview_question",
+            "interview_session",
+            "interview_answer",
+            "interview_draft",
         ):
             return getattr(objects, kind).pk
         if kind == "organisation":

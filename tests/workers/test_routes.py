@@ -16,6 +16,9 @@ from workers.celery import app
         ("workers.tasks.mail.mail_deliver_task", "default"),
         ("workers.tasks.mail.mail_stale_sweep_task", "beat"),
         ("workers.tasks.notifications.notifications_digest_task", "beat"),
+        ("workers.tasks.interview_drafts.question_drafts_generate_task", "ai"),
+        ("workers.tasks.interviews.interview_sessions_expire_task", "beat"),
+        ("workers.tasks.interviews.interview_session_grade_task", "ai"),
     ],
 )
 def test_task_routes(task: str, queue: str) -> None:

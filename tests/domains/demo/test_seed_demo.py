@@ -210,3 +210,25 @@ def test_the_demo_has_waiting_invitations_sent_once() -> None:
     call_command("seed_demo")
     assert Invitation.objects.count() == 2
     assert OutboundEmail.objects.filter(tag="invitation").count() == mails
+
+
+def test_the_demo_has_the_interview_catalogue_and_a_review_queue_and_a_second_run_adds_none() -> None:
+    """The seed writes the public interview catalogue (at least 5 templates and 30 questions), one
+    template of the demo organisation's own and two offline drafts waiting for staff review; a
+    second run adds no template, question or draft."""
+    from domains.interviews.models import InterviewTemplate, Question, QuestionDraft
+
+    call_command("seed_demo")
+    counts = [m.objects.count() for m in (InterviewTemplate, Question, QuestionDraft)]
+    call_command("seed_demo")
+
+    assert [m.objects.count() for m in (InterviewTemplate, Question, QuestionDraft)] == counts
+    assert InterviewTemplate.objects.filter(organisation=None).count() >= 5
+    assert Question.objects.filter(template__organisation=None).count() >= 30
+    own = InterviewTemplate.objects.get(organisation__slug=DEMO_ORGANISATION_SLUG)
+    assert own.created_by is not None
+    assert own.created_by.email == demo_email("staff")
+    assert list(QuestionDraft.objects.filter(template=own).values_list("status", "provider")) == [
+        ("draft", "offline"),
+        ("draft", "offline"),
+    ]

@@ -1,0 +1,499 @@
+"""The interview session life cycle, on the server's clock (docs/interviews.md, "Sessions and the clock").
+
+- `interview_session_start`: idempotent (one session in progress per candidate and template; the
+  database constraint settles races). The deadline is fixed here: now + duration * (1 + the
+  candidate's accommodation %). An assignment's window and attempts are enforced; practice has none.
+- `answer_save`: idempotent by (answer, revision). A revision not newer than the stored one
+  changes nothing and answers the stored one, so replays and out-of-order saves never overwrite a
+  newer text. Stamped with the server's time. Refused (`deadline_passed`, `question_closed`,
+  `session_closed`) after the session's or the question's deadline; a refused save never loses the
+  stored text: the refusal carries it (`SaveRefused.stored`).
+- `session_navigate`, `interview_session_submit`, `interview_session_expire_due` (the beat sweep:
+  closes sessions whose deadline passed, `finished_at` = the deadline), `extra_time_grant` (audited),
+  `integrity_signal` (only with consent).
+
+No time a client sends counts: every decision reads `timezone.now()` (or the `now=` a caller, a
+test, passes). Each change publishes an event (events.py) on `interview_session_stream`; submit
+and expiry enqueue `interview_session_grade_task`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from domains.accounts.models import Organisation, User
+from domains.common.errors import Refusal
+from domains.compliance.services import audit_record
+from domains.interviews import content, selectors
+from domains.interviews.events import AnswerSaved, IntegritySignalled, QuestionOpened, SessionClosed, TimeExtended
+from domains.interviews.models import (
+    Accommodation,
+    Answer,
+    InterviewAssignment,
+    InterviewSession,
+    Question,
+    QuestionType,
+    SessionState,
+)
+from realtime.publish import publish_on_commit
+from realtime.ratelimit import Bucket, take
+from realtime.streams import interview_session_stream
+from workers import enqueue
+
+log = structlog.get_logger(__name__)
+
+GRADE_TASK = "workers.tasks.interviews.interview_session_grade_task"
+INTEGRITY_KINDS = ("paste", "focus_loss")
+REVISION_MAX = 2**31 - 1
+
+
+class SessionRefusal(Refusal):
+    """A refused session action."""
+
+
+class SaveRefused(SessionRefusal):
+    """A refused answer save; `stored` is what the server keeps (the last saved revision)."""
+
+    def __init__(self, code: str, message: str, *, stored: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(code, message, **kwargs)
+        self.stored = stored
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+def _stream(session: InterviewSession) -> str:
+    return interview_session_stream(session.pk)
+
+
+def _locked(session_id: int) -> InterviewSession:
+    """The session row, locked until the caller's transaction ends (saves, moves, grants and the
+    sweep serialise on it, so a save cannot slip in after the session closed)."""
+    return (
+        InterviewSession.objects.select_for_update(of=("self",))
+        .select_related("template", "assignment")
+        .get(pk=session_id)
+    )
+
+
+# ---------------------------------------------------------------- start
+def _deadline(*, start: datetime, minutes: int, percent: int) -> datetime:
+    return start + timedelta(seconds=minutes * 60 * (100 + percent) / 100)
+
+
+def _check_assignment(*, assignment: InterviewAssignment, user: User, template_id: int, now: datetime) -> None:
+    if now < assignment.opens_at:
+        raise SessionRefusal(
+            "not_open", gettext("This assessment opens at %(at)s.") % {"at": assignment.opens_at.isoformat()}
+        )
+    if now >= assignment.closes_at:
+        raise SessionRefusal("window_closed", gettext("This assessment's window has closed."))
+    used = InterviewSession.objects.filter(assignment=assignment).exclude(state=SessionState.IN_PROGRESS).count()
+    if used >= assignment.attempts_allowed:
+        raise SessionRefusal("no_attempts_left", gettext("You have used every attempt this assessment allows."))
+
+
+def _check_start_rate(*, user: User) -> None:
+    per_hour = int(settings.INTERVIEWS_SESSION_STARTS_PER_HOUR)
+    if per_hour <= 0:
+        return
+    decision = take(f"interviews:start:{user.pk}", Bucket(per_hour, per_hour / 3600))
+    if not decision.allowed:
+        raise SessionRefusal(
+            "rate_limited", gettext("Too many interviews started; try again later."), retry_after=decision.retry_after
+        )
+
+
+def interview_session_start(
+    *,
+    user: User,
+    organisation: Organisation | None,
+    template_id: int,
+    assignment_id: int | None = None,
+    integrity_consent: bool = False,
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[InterviewSession, bool]:
+    """Start a session of a template the user may see (practice), or of their assignment; or return
+    the one already in progress for this candidate and template (`created` False). A session whose
+    deadline passed is closed first (so it is not resumed). 404 for a template or assignment the
+    user may not see, foreign or missing alike."""
+    moment = _now(now)
+    if organisation is None:
+        raise Http404("No such interview template.")
+    assignment: InterviewAssignment | None = None
+    if assignment_id is not None:
+        assignment = (
+            InterviewAssignment.objects.select_related("template")
+            .filter(pk=assignment_id, organisation=organisation, candidate_id=user.pk)
+            .first()
+        )
+        if assignment is None:
+            raise Http404("No such assignment.")
+        template = assignment.template
+        if template.pk != template_id:
+            raise Http404("No such assignment.")
+    else:
+        template = content.template_get_for_user(user=user, organisation=organisation, template_id=template_id)
+    interview_session_expire_due(now=moment, candidate_id=user.pk)
+    existing = InterviewSession.objects.filter(
+        candidate_id=user.pk, template_id=template.pk, state=SessionState.IN_PROGRESS
+    ).first()
+    if existing is not None:
+        return selectors.session_get_for_candidate(user=user, session_id=existing.pk), False
+    if assignment is not None:
+        _check_assignment(assignment=assignment, user=user, template_id=template.pk, now=moment)
+    if not Question.objects.filter(template_id=template.pk).exists():
+        raise SessionRefusal("no_questions", gettext("This template has no questions yet."))
+    _check_start_rate(user=user)
+    accommodation = Accommodation.objects.filter(organisation=organisation, user_id=user.pk).first()
+    percent = accommodation.extra_time_percent if accommodation is not None else 0
+    try:
+        with transaction.atomic():
+            session = InterviewSession.objects.create(
+                organisation=organisation,
+                candidate=user,
+                template=template,
+                assignment=assignment,
+                started_at=moment,
+                deadline=_deadline(start=moment, minutes=template.duration_minutes, percent=percent),
+                accommodation_percent=percent,
+                rubric_version=template.rubric_version,
+                integrity_consent=bool(integrity_consent),
+            )
+            _open_question(session, position=1, now=moment)
+    except IntegrityError:
+        # A concurrent start won the race (the one-in-progress constraint): that one is the session.
+        winner = InterviewSession.objects.filter(
+            candidate_id=user.pk, template_id=template.pk, state=SessionState.IN_PROGRESS
+        ).first()
+        if winner is None:
+            raise
+        return selectors.session_get_for_candidate(user=user, session_id=winner.pk), False
+    if assignment is not None:
+        audit_record(
+            actor=user,
+            organisation=organisation,
+            action="interviews.session_started",
+            target=session,
+            details={"assignment": assignment.pk, "deadline": session.deadline.isoformat()},
+            request=request,
+        )
+    log.info("interviews.session_started", session=session.pk, practice=assignment is None)
+    return selectors.session_get_for_candidate(user=user, session_id=session.pk), True
+
+
+# ---------------------------------------------------------------- questions
+def _question_at(session: InterviewSession, position: int) -> Question:
+    questions = selectors.session_questions(session=session)
+    if not 1 <= position <= len(questions):
+        raise SessionRefusal("invalid", gettext("There is no question %(n)d.") % {"n": position}, field="position")
+    return questions[position - 1]
+
+
+def _open_question(session: InterviewSession, *, position: int, now: datetime) -> Answer:
+    """The answer row of the question at `position`, created when first opened, with the question's
+    own deadline (where it has a limit; never later than the session's)."""
+    question = _question_at(session, position)
+    answer = Answer.objects.filter(session=session, question=question).first()
+    if answer is None:
+        seconds = selectors.question_seconds(question)
+        deadline = min(now + timedelta(seconds=seconds), session.deadline) if seconds else None
+        answer = Answer.objects.create(session=session, question=question, opened_at=now, deadline=deadline)
+    if session.current_position != position:
+        session.current_position = position
+        session.save(update_fields=["current_position", "updated_at"])
+    publish_on_commit(
+        _stream(session),
+        QuestionOpened(
+            type="question.opened",
+            session_id=session.pk,
+            position=position,
+            question_id=question.pk,
+            deadline=answer.deadline.isoformat() if answer.deadline else None,
+        ),
+    )
+    return answer
+
+
+def _closed_refusal(session: InterviewSession, *, now: datetime) -> SessionRefusal | None:
+    """Why no write may change this locked session now, or None. A session whose deadline passed
+    is closed here (as the sweep would) in the caller's transaction, which must then commit: callers
+    leave their `atomic` block normally and raise the refusal after it."""
+    if session.state != SessionState.IN_PROGRESS:
+        return SessionRefusal("session_closed", gettext("This interview is over: nothing more can change."))
+    if now >= session.deadline:
+        _close(session, state=SessionState.EXPIRED, finished_at=session.deadline)
+        return SessionRefusal("deadline_passed", gettext("The time is up: the last autosaved answer counts."))
+    return None
+
+
+def session_navigate(
+    *,
+    session_id: int,
+    user: User,
+    position: int | None = None,
+    step: Literal["next", "previous"] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Move the candidate to a question (by `position`, or the next/previous one) and answer the
+    room's snapshot. Moving back to a question whose own limit passed is allowed (to read it);
+    saving to it is refused. Refused once the session is over."""
+    moment = _now(now)
+    with transaction.atomic():
+        session = _locked_for(session_id=session_id, user=user)
+        refusal = _closed_refusal(session, now=moment)
+        if refusal is None:
+            target = position if position is not None else session.current_position + (1 if step == "next" else -1)
+            _open_question(session, position=target, now=moment)
+    if refusal is not None:
+        raise refusal
+    return selectors.session_snapshot(selectors.session_get_for_candidate(user=user, session_id=session_id), now=moment)
+
+
+def _locked_for(*, session_id: int, user: User) -> InterviewSession:
+    selectors.session_get_for_candidate(user=user, session_id=session_id)  # 404 for anyone else
+    return _locked(session_id)
+
+
+# ---------------------------------------------------------------- answers
+def _stored(answer: Answer | None) -> dict[str, Any]:
+    return selectors.answer_payload(answer)
+
+
+def answer_save(
+    *,
+    session_id: int,
+    user: User,
+    question_id: int,
+    revision: int,
+    text: str | None = None,
+    choice_ids: list[str] | None = None,
+    now: datetime | None = None,
+) -> tuple[Answer, bool]:
+    """Store `revision` of the candidate's answer to `question_id` if it is newer than the stored one
+    (`True`); else change nothing and return the stored one (`False`). Refused after the session's
+    deadline (`deadline_passed`, and the session closes), after the question's own
+    (`question_closed`), or once closed (`session_closed`): `SaveRefused.stored` is what counts."""
+    moment = _now(now)
+    if not isinstance(revision, int) or not 1 <= revision <= REVISION_MAX:
+        raise SessionRefusal("invalid", gettext("A revision is a whole number from 1."), field="revision")
+    closed: SaveRefused | None = None
+    with transaction.atomic():
+        session = _locked_for(session_id=session_id, user=user)
+        questions = selectors.session_questions(session=session)
+        question = next((q for q in questions if q.pk == question_id), None)
+        if question is None:
+            raise Http404("No such question in this session.")
+        answer = Answer.objects.select_for_update().filter(session=session, question=question).first()
+        refusal = _closed_refusal(session, now=moment)
+        if refusal is not None:
+            closed = SaveRefused(refusal.code, refusal.message, stored=_stored(answer))
+        else:
+            if answer is not None and answer.deadline is not None and moment >= answer.deadline:
+                raise SaveRefused(
+                    "question_closed",
+                    gettext("This question's own time is up: its last autosaved answer counts."),
+                    stored=_stored(answer),
+                )
+            cleaned_text, cleaned_choices = _check_answer(question, text=text, choice_ids=choice_ids)
+            if answer is None:
+                answer = Answer.objects.create(session=session, question=question, opened_at=moment)
+            if revision <= answer.revision:
+                return answer, False
+            answer.text, answer.choice_ids = cleaned_text, cleaned_choices
+            answer.revision, answer.saved_at = revision, moment
+            answer.save(update_fields=["text", "choice_ids", "revision", "saved_at", "updated_at"])
+            answered = Answer.objects.filter(session=session, revision__gt=0).count()
+            position = next(
+                i for i, q in enumerate(selectors.session_questions(session=session), 1) if q.pk == question.pk
+            )
+            publish_on_commit(
+                _stream(session),
+                AnswerSaved(
+                    type="answer.saved",
+                    session_id=session.pk,
+                    question_id=question.pk,
+                    position=position,
+                    revision=revision,
+                    saved_at=moment.isoformat(),
+                    answered=answered,
+                ),
+            )
+            return answer, True
+    # The session closed at its deadline inside the transaction above (committed): now refuse.
+    raise closed
+
+
+def _check_answer(question: Question, *, text: str | None, choice_ids: list[str] | None) -> tuple[str, list[str]]:
+    limit = int(settings.INTERVIEWS_ANSWER_MAX_CHARS)
+    if question.question_type == QuestionType.MULTIPLE_CHOICE:
+        if text:
+            raise SessionRefusal("invalid", gettext("A multiple-choice answer is a choice, not text."), field="text")
+        allowed = {str(choice["id"]) for choice in question.choices}
+        chosen = list(dict.fromkeys(choice_ids or []))
+        if any(choice not in allowed for choice in chosen):
+            raise SessionRefusal("invalid", gettext("Choose among the question's choices."), field="choice_ids")
+        return "", chosen
+    if choice_ids:
+        raise SessionRefusal("invalid", gettext("This question takes a written answer."), field="choice_ids")
+    value = text or ""
+    if len(value) > limit:
+        raise SessionRefusal(
+            "too_long", gettext("An answer may be at most %(n)d characters.") % {"n": limit}, field="text"
+        )
+    if "\x00" in value:
+        raise SessionRefusal("invalid", gettext("The text contains a character that cannot be stored."), field="text")
+    return value, []
+
+
+# ---------------------------------------------------------------- closing
+def _close(session: InterviewSession, *, state: str, finished_at: datetime) -> None:
+    """Close a locked, in-progress session; publish it and enqueue its grading after commit."""
+    session.state = state
+    session.finished_at = finished_at
+    session.save(update_fields=["state", "finished_at", "updated_at"])
+    publish_on_commit(
+        _stream(session),
+        SessionClosed(type="session.closed", session_id=session.pk, state=state, finished_at=finished_at.isoformat()),  # type: ignore[typeddict-item]
+    )
+    enqueue(GRADE_TASK, session.pk)
+    log.info("interviews.session_closed", session=session.pk, state=state)
+
+
+def interview_session_submit(*, session_id: int, user: User, now: datetime | None = None) -> InterviewSession:
+    """The candidate hands in: `submitted`, finished now. Past the deadline it is `expired` at the
+    deadline instead (the same as the sweep). A closed session is refused (`session_closed`)."""
+    moment = _now(now)
+    with transaction.atomic():
+        session = _locked_for(session_id=session_id, user=user)
+        if session.state != SessionState.IN_PROGRESS:
+            raise SessionRefusal("session_closed", gettext("This interview is already over."))
+        if moment >= session.deadline:
+            _close(session, state=SessionState.EXPIRED, finished_at=session.deadline)
+        else:
+            _close(session, state=SessionState.SUBMITTED, finished_at=moment)
+    return selectors.session_get_for_candidate(user=user, session_id=session_id)
+
+
+def interview_session_expire_due(*, now: datetime | None = None, candidate_id: int | None = None) -> int:
+    """Close every in-progress session whose deadline has passed, as `expired` with `finished_at` =
+    its deadline (the beat sweep, every INTERVIEWS_EXPIRE_SWEEP_SECONDS). Returns how many closed."""
+    moment = _now(now)
+    due = InterviewSession.objects.filter(state=SessionState.IN_PROGRESS, deadline__lte=moment)
+    if candidate_id is not None:
+        due = due.filter(candidate_id=candidate_id)
+    closed = 0
+    for session_id in due.values_list("pk", flat=True)[:500]:
+        with transaction.atomic():
+            session = (
+                InterviewSession.objects.select_for_update(skip_locked=True)
+                .filter(pk=session_id, state=SessionState.IN_PROGRESS, deadline__lte=moment)
+                .first()
+            )
+            if session is None:
+                continue  # extended, submitted or being handled meanwhile
+            _close(session, state=SessionState.EXPIRED, finished_at=session.deadline)
+            closed += 1
+    return closed
+
+
+# ---------------------------------------------------------------- watchers
+def extra_time_grant(
+    *,
+    session_id: int,
+    user: User,
+    seconds: int,
+    reason: str,
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> InterviewSession:
+    """A mentor of the organisation, or the assignment's reviewer, moves the deadline by `seconds`,
+    with a reason (stored and audited). Refused once the session is over. 404 for anyone else."""
+    moment = _now(now)
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    limit = int(settings.INTERVIEWS_EXTRA_TIME_MAX_SECONDS)
+    if not isinstance(seconds, int) or not 1 <= seconds <= limit:
+        errors["seconds"] = gettext("Extra time is from 1 to %(n)d seconds.") % {"n": limit}
+    if not reason:
+        errors["reason"] = gettext("Say why the time is granted.")
+    elif len(reason) > 200 or "\x00" in reason:
+        errors["reason"] = gettext("A reason is at most 200 characters of text.")
+    with transaction.atomic():
+        selectors.session_get_for_watcher(user=user, session_id=session_id)  # 404 for anyone else
+        session = _locked(session_id)
+        if errors:
+            raise SessionRefusal("invalid", gettext("Check the extra time."), fields=errors)
+        if session.state != SessionState.IN_PROGRESS or moment >= session.deadline:
+            raise SessionRefusal("session_closed", gettext("This interview is over: no time can be added."))
+        previous = session.deadline
+        session.deadline = previous + timedelta(seconds=seconds)
+        # A question's own limit cut short by the session's end moves with it.
+        Answer.objects.filter(session=session, deadline=previous).update(deadline=session.deadline)
+        session.extra_seconds = F("extra_seconds") + seconds
+        session.save(update_fields=["deadline", "extra_seconds", "updated_at"])
+        session.refresh_from_db(fields=["extra_seconds"])
+        session.grants.create(seconds=seconds, reason=reason, granted_by=user)
+        audit_record(
+            actor=user,
+            organisation=session.organisation,
+            action="interviews.extra_time_granted",
+            target=session,
+            details={"seconds": seconds, "reason": reason, "deadline": session.deadline.isoformat()},
+            request=request,
+        )
+        publish_on_commit(
+            _stream(session),
+            TimeExtended(
+                type="session.time_extended",
+                session_id=session.pk,
+                seconds=seconds,
+                deadline=session.deadline.isoformat(),
+                extra_seconds=session.extra_seconds,
+            ),
+        )
+    return session
+
+
+def integrity_signal(*, session_id: int, user: User, kind: str, now: datetime | None = None) -> InterviewSession:
+    """Count a paste or a focus loss, only if the candidate consented at the start (else refused,
+    `no_consent`, nothing counted). Context for reviewers, never a verdict."""
+    moment = _now(now)
+    if kind not in INTEGRITY_KINDS:
+        raise SessionRefusal("invalid", gettext("Unknown signal."), field="kind")
+    with transaction.atomic():
+        session = _locked_for(session_id=session_id, user=user)
+        if not session.integrity_consent:
+            raise SessionRefusal("no_consent", gettext("Integrity signals are recorded only with your consent."))
+        refusal = _closed_refusal(session, now=moment)
+        if refusal is None:
+            _count(session, kind)
+    if refusal is not None:
+        raise refusal
+    return session
+
+
+def _count(session: InterviewSession, kind: str) -> None:
+    field = "paste_count" if kind == "paste" else "focus_loss_count"
+    setattr(session, field, getattr(session, field) + 1)
+    session.save(update_fields=[field, "updated_at"])
+    publish_on_commit(
+        _stream(session),
+        IntegritySignalled(
+            type="integrity.signalled",
+            session_id=session.pk,
+            paste_count=session.paste_count,
+            focus_loss_count=session.focus_loss_count,
+        ),
+    )

@@ -1,0 +1,6 @@
+from domains.interviews.views import catalogue, reports, sessions
+
+app_name = "interviews"
+
+# Each page module lists its own routes (views/__init__.py).
+urlpatterns = [*catalogue.urls, *sessions.urls, *reports.urls]
