@@ -53,7 +53,10 @@ class InvitationOut(Schema):
 
 
 class InvitationIn(InputSchema):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=EMAIL_MAX)]
+    # `format: email` tells clients (and the schema's fuzzer) what is accepted; the service validates it.
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=EMAIL_MAX)] = Field(
+        json_schema_extra={"format": "email"}
+    )
     role: Role
 
 
