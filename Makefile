@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes: each starts its own embedded servers; live-stack tests share one (tests/conftest.py).
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast lint typecheck bench bench-full install clean-data help
 
@@ -28,10 +30,10 @@ run: $(STAMP)
 	PORT=$(PORT) $(PY) -m project.run
 
 test: $(STAMP)
-	env -u DJANGO_SETTINGS_MODULE $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DJANGO_SETTINGS_MODULE $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	env -u DJANGO_SETTINGS_MODULE $(PY) -m pytest -m "not live and not e2e" $(PYTEST_ARGS)
+	env -u DJANGO_SETTINGS_MODULE $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not live and not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

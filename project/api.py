@@ -30,7 +30,26 @@ from domains.common.api_throttle import ThrottledSessionAuth, UserRateThrottle
 from domains.common.errors import Refusal
 from domains.tokens.auth import BearerAuth
 
-api = NinjaAPI(
+
+class CoachwireAPI(NinjaAPI):
+    """Ninja's API, with its OpenAPI schema built once per path prefix: the routes are fixed at
+    import, and a build takes about a second of CPU, which an anonymous caller could otherwise ask
+    for as often as the rate limit allows."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        cache = self.__dict__.setdefault("_schemas", {})
+        if path_prefix not in cache:
+            cache[path_prefix] = super().get_openapi_schema(path_prefix=path_prefix)
+        return cache[path_prefix]
+
+    def openapi_schema_forget(self) -> None:
+        """Build the schema again on the next request (the tests register notification kinds)."""
+        self.__dict__.pop("_schemas", None)
+
+
+api = CoachwireAPI(
     title="Coachwire API",
     version="1",
     urls_namespace="api",

@@ -15,6 +15,7 @@ import atexit
 import inspect
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,6 +34,11 @@ _services = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _services
+    if _xdist_controller(config):
+        # `make test` runs two pytest-xdist workers, each starting its own servers below. The
+        # controller runs no test, and must not export DJANGO_SETTINGS_MODULE: a worker inheriting
+        # it would have pytest-django set Django up before its servers exist.
+        return
     # Not in pytest.ini on purpose: pytest-django then waits for this hook before setting Django up.
     os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings.test"
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
@@ -48,6 +54,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.DATABASES  # noqa: B018 - load settings now; pytest-django's trylast hook then sets Django up
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """True in the process that hands tests to pytest-xdist's workers and runs none itself."""
+    return "PYTEST_XDIST_WORKER" not in os.environ and bool(getattr(config.option, "numprocesses", None))
 
 
 def _stop_on_signals() -> None:
@@ -78,6 +89,16 @@ def _flush_redis() -> None:
 
     get_redis_connection("default").flushdb()
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_openapi_schema() -> Iterator[None]:
+    """The API builds its schema once per process (project/api.py); a test that registers a
+    notification kind changes it, so each test starts from a schema built for what it registered."""
+    yield
+    api_module = sys.modules.get("project.api")
+    if api_module is not None:
+        api_module.api.openapi_schema_forget()
 
 
 @pytest.fixture
@@ -128,6 +149,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if inspect.iscoroutinefunction(getattr(item, "function", None)):
             item.fixturenames.append("_settle_loop")  # type: ignore[attr-defined]
+        if "live_stack" in getattr(item, "fixturenames", ()):
+            # Under `--dist loadgroup` (`make test`) every live-stack test runs on one worker, so
+            # only one daphne and one set of Celery workers start.
+            item.add_marker(pytest.mark.xdist_group("live"))
 
 
 @pytest.fixture(autouse=True)

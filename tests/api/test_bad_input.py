@@ -212,3 +212,28 @@ def test_a_service_refusal_maps_to_one_4xx(refusal: Refusal, status: int, retry_
     assert json.loads(response.content) == {"detail": refusal.message, "errors": errors}
     assert response.get("Retry-After") == retry_after
     assert api._lookup_exception_handler(refusal) is api_error  # wired into the API, not only callable
+
+
+@pytest.mark.django_db
+def test_the_schema_is_built_once_and_served_at_both_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema is built once per path prefix (a build costs about a second of CPU) and both
+    addresses serve the same document."""
+    import ninja.main
+
+    from project.api import api
+
+    api.openapi_schema_forget()
+    builds: list[str] = []
+    real_build = ninja.main.get_schema
+
+    def counting_build(*, api: Any, path_prefix: str) -> Any:
+        builds.append(path_prefix)
+        return real_build(api=api, path_prefix=path_prefix)
+
+    monkeypatch.setattr(ninja.main, "get_schema", counting_build)
+    stable = [Client().get("/api/openapi.json") for _ in range(3)]
+    versioned = Client().get("/api/v1/openapi.json")
+    assert {response.status_code for response in [*stable, versioned]} == {200}
+    assert builds == ["/api/v1/"]
+    assert versioned.json() == stable[0].json()
+    assert "/api/v1/notes" in stable[0].json()["paths"]
