@@ -73,6 +73,19 @@ PROFILES: dict[str, dict[str, Any]] = {
             "interval": 1.0,
             "rate": 300,
         },
+        # S4: 500 candidates connect at the target's 40/s (~13 s), autosave every 5 s for 20 s (4 saves
+        # each, ~100 saves/s); 25 of them pass their deadline 10 s in and keep saving. Then the raw
+        # psycopg baseline, the same writes at the same rate for 10 s. Budget: 90 s in all.
+        "S4": {
+            "target": DAPHNE,
+            "sockets": 500,
+            "interval": 5.0,
+            "seconds": 20,
+            "late_sessions": 25,
+            "late_at": 10,
+            "raw_seconds": 10,
+            "raw_connections": 4,
+        },
         "S6": {
             "chunks": 100_000,
             "k": 10,
@@ -116,6 +129,16 @@ PROFILES: dict[str, dict[str, Any]] = {
             "sends": 30,
             "interval": 1.0,
             "rate": 300,
+        },
+        "S4": {
+            "target": DAPHNE,
+            "sockets": 1000,
+            "interval": 5.0,
+            "seconds": 60,
+            "late_sessions": 50,
+            "late_at": 30,
+            "raw_seconds": 60,
+            "raw_connections": 4,
         },
         "S6": {
             "chunks": 100_000,

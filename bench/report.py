@@ -18,6 +18,7 @@ TARGETS = {
     "S1": "≥ 10k sockets at ≤ 100 KiB each",
     "S2": "100% delivery; token delay p99 ≤ 2× B1's at the same delivery rate",
     "S3": "last receiver p99 ≤ 2× B1's",
+    "S4": "autosave ack p99 ≤ 150 ms, 0 late writes accepted, 0 autosaves lost",
     "S6": "recall@10 ≥ 0.95, p95 ≤ 30 ms, filtered queries always return k",
     "S7": "precision@3 ≥ 0.8 with minilm; no result for nonsense",
 }
@@ -392,6 +393,114 @@ def section_s3(results: dict[str, Any], verdicts: list[str]) -> str:
     )
 
 
+def section_s4(results: dict[str, Any], verdicts: list[str]) -> str:
+    s4 = _g(results, "scenarios", "S4")
+    run, raw = _g(s4, "run"), _g(s4, "raw")
+    if not run:
+        return _missing(results, "S4")
+    late, db = run.get("late") or {}, run.get("db") or {}
+    p99 = _g(run, "ack_ms", "p99")
+    p99_all = run.get("ack_p99_ms_counting_unanswered")
+    late_total = (
+        late.get("accepted", 0) + db.get("stamped_at_or_after_deadline", 0) + db.get("late_revisions_stored", 0)
+    )
+    met = p99_all is not None and p99_all <= 150 and late_total == 0 and run.get("lost") == 0
+    measured = (
+        f"ack p99 {_fmt(p99)} ms over {_fmt(run.get('acks'))} acks"
+        + (
+            f" ({_fmt(run.get('unanswered'))} of {_fmt(run.get('saves_sent'))} saves unanswered)"
+            if run.get("unanswered")
+            else ""
+        )
+        + f"; raw psycopg p99 {_fmt(_g(raw, 'commit_ms', 'p99'))} ms; late writes accepted {late_total}; "
+        f"autosaves lost {_fmt(run.get('lost'))}"
+    )
+    verdicts.append(f"| S4 | {TARGETS['S4']} | {measured} | {'met' if met else 'missed'} |")
+    service = run.get("service") or {}
+    rows = [
+        [
+            f"{run['target']['name']} sockets",
+            run["sockets"],
+            run.get("saves_sent"),
+            run.get("acks"),
+            run.get("unanswered"),
+            _g(run, "ack_ms", "p50"),
+            _g(run, "ack_ms", "p99"),
+            p99_all if p99_all is not None else "unanswered",
+            _cpu(run.get("cpu"), "web", "postgres", "valkey", "worker-ai", "loadgen"),
+        ],
+        [
+            "answer_save alone, serial",
+            1,
+            _g(service, "serial_ms", "count"),
+            _g(service, "serial_ms", "count"),
+            0,
+            _g(service, "serial_ms", "p50"),
+            _g(service, "serial_ms", "p99"),
+            _g(service, "serial_ms", "p99"),
+            "–",
+        ],
+    ]
+    if raw:
+        rows.append(
+            [
+                f"raw psycopg, {raw['connections']} connections",
+                raw["writers"],
+                raw["writes"],
+                _g(raw, "outcome", "stored"),
+                raw["writes"] - sum((raw.get("outcome") or {}).values()),
+                _g(raw, "commit_ms", "p50"),
+                _g(raw, "commit_ms", "p99"),
+                _g(raw, "commit_ms", "p99"),
+                _cpu(raw.get("cpu"), "postgres", "loadgen"),
+            ]
+        )
+    connect = run.get("connect") or {}
+    return "\n".join(
+        [
+            "## S4 — interview sockets autosaving",
+            "",
+            f"{run['sockets']} candidates, each with their own in-progress session of one bench template (seeded in bulk "
+            f"in {_fmt(run.get('seed_seconds'))} s), open `/ws/interviews/<id>/` ({_fmt(connect.get('connected'))} "
+            f"connected at {_fmt(connect.get('achieved_per_s'))}/s, connect p99 {_fmt(_g(connect, 'latency_ms', 'p99'))} ms), "
+            f"then send `answer.save` every {_fmt(run['interval'])} s for {_fmt(run['seconds'])} s (revision 1, 2, ..., a "
+            f"growing text, each socket starting at a random offset: {_fmt(run.get('offered_saves_per_s'))} saves/s offered, "
+            "open loop). Latency runs from writing the frame to its `ack`; a save with no reply within "
+            f"{_fmt(run.get('drain_seconds'))} s of the end is *unanswered*, and the p99 counting those is empty when it "
+            "falls on one. The raw psycopg baseline runs the service's transaction (session and answer row locks, the "
+            "UPDATE, the answered count, the stream's seq upsert, the event INSERT) from the bench process at the same "
+            "interval and jitter, with no Django, socket or Redis; latency from the scheduled moment to COMMIT. "
+            f"`answer_save` alone: the service called {_fmt(_g(service, 'serial_ms', 'count'))} times one after another "
+            f"in the bench process ({_fmt(service.get('queries'))} SQL statements per save).",
+            "",
+            _table(
+                [
+                    "path",
+                    "writers",
+                    "saves",
+                    "acked",
+                    "unanswered",
+                    "p50 ms",
+                    "p99 ms",
+                    "p99 counting unanswered",
+                    "CPU",
+                ],
+                rows,
+            ),
+            "",
+            f"Late writes: {late.get('sessions', 0)} sessions had their deadline {_fmt(late.get('deadline_after_s'))} s into "
+            f"the saves and kept saving: {_fmt(late.get('sent_after_deadline'))} saves sent after it, "
+            f"{_fmt(late.get('refused'))} refused (`deadline_passed`, then `session_closed`), "
+            f"{_fmt(late.get('unanswered'))} unanswered, {_fmt(late.get('accepted'))} accepted; in the database afterwards, "
+            f"{_fmt(db.get('stamped_at_or_after_deadline'))} answers stamped at or after their deadline and "
+            f"{_fmt(db.get('late_revisions_stored'))} revisions sent after it stored (sessions: {db.get('states')}). "
+            f"Autosaves lost (an acked revision the database does not keep): {_fmt(run.get('lost'))}. "
+            f"daphne runs every save in its one database thread: at the serial service time that thread runs at most "
+            f"{_fmt(run.get('db_thread_saves_per_s'))} saves/s.",
+        ]
+    )
+
+
 def section_s6(results: dict[str, Any], verdicts: list[str]) -> str:
     s6 = _g(results, "scenarios", "S6")
     if not s6 or "indexes" not in s6:
@@ -618,6 +727,7 @@ def write_report(results: dict[str, Any], notes: str = "") -> Path:
         section_s1(results, verdicts),
         section_s2(results, verdicts),
         section_s3(results, verdicts),
+        section_s4(results, verdicts),
         section_s6(results, verdicts),
         section_s7(results, verdicts),
         section_b2(results),
@@ -655,7 +765,7 @@ def write_report(results: dict[str, Any], notes: str = "") -> Path:
             _findings(),
             "",
             *(s + "\n" for s in sections),
-            "## S4, S5",
+            "## Pending",
             "",
             *(pending or ["–"]),
             "",

@@ -7,6 +7,7 @@ own encoding, rows in django_session; the cache fills on first read), in bulk.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -52,7 +53,7 @@ def sessions(people: list[User], org: Organisation) -> dict[int, str]:
     from domains.accounts.selectors import ORGANISATION_SESSION_KEY
 
     store = DbSessionStore()
-    expire = timezone.now() + timezone.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    expire = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
     rows, keys = [], {}
     for user in people:
         key = secrets.token_hex(16)

@@ -46,12 +46,14 @@ def coach_thread_stream(thread_id: int) -> str:
 # The tables streamed replies live in; their job keys are `<kind>:<message id>`.
 LOUNGE_REPLY = "lounge-message"
 THREAD_REPLY = "thread-message"
-REPLY_KINDS = frozenset({LOUNGE_REPLY, THREAD_REPLY})
+INTERVIEW_FOLLOWUP = "interview-followup"
+REPLY_KINDS = frozenset({LOUNGE_REPLY, THREAD_REPLY, INTERVIEW_FOLLOWUP})
 
 
 def reply_job_key(kind: str, message_id: int) -> str:
     """The key of one streamed reply's job: its live text, its run lock and its cancel flag in Redis
-    all derive from it. `kind` names the reply's table (`lounge-message`, `thread-message`)."""
+    all derive from it. `kind` names the reply's table (`lounge-message`, `thread-message`,
+    `interview-followup`)."""
     if kind not in REPLY_KINDS:
         raise ValueError(f"not a reply kind: {kind!r}")
     return f"{kind}:{message_id}"

@@ -25,6 +25,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(settings.COACH_SWEEP_SECONDS),
             "options": {"queue": "beat"},
         },
+        "interviews-followups-sweep": {
+            "task": "workers.tasks.interviews.interview_followups_sweep_task",
+            "schedule": float(settings.COACH_SWEEP_SECONDS),
+            "options": {"queue": "beat"},
+        },
         "notifications-digest": {
             "task": "workers.tasks.notifications.notifications_digest_task",
             "schedule": float(settings.NOTIFICATIONS_DIGEST_SWEEP_SECONDS),

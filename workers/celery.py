@@ -29,6 +29,8 @@ app.conf.task_routes = {
     "workers.tasks.interview_drafts.question_drafts_generate_task": {"queue": "ai"},
     "workers.tasks.interviews.interview_sessions_expire_task": {"queue": "beat"},
     "workers.tasks.interviews.interview_session_grade_task": {"queue": "ai"},
+    "workers.tasks.interviews.interview_followup_task": {"queue": "ai"},
+    "workers.tasks.interviews.interview_followups_sweep_task": {"queue": "beat"},
 }
 app.conf.include = [
     "workers.tasks.realtime",

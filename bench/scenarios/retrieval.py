@@ -1,3 +1,4 @@
+# mypy: disable-error-code="misc"
 # ruff: noqa: RUF002
 """S6 (retrieval over 100k chunks × 384 dims) and its limit B4 (a raw psycopg loop, exact and HNSW).
 

@@ -56,7 +56,7 @@ _PANELS: dict[str, tuple[str, str, str, str]] = {
     Role.CANDIDATE: (
         "Interviews",
         "Practise timed interviews, or take the ones you were assigned; your report follows each one.",
-        "interviews:catalogue",
+        "interviews:assignments",
         "Open the interviews",
     ),
     Role.MENTOR: (

@@ -74,9 +74,10 @@ class OrganisationTemplateAdmin(OrganisationModelAdmin):
         "level",
         "duration_minutes",
         "question_count",
+        "follow_ups",
         "is_active",
     ]
-    list_filter = ["interview_type", "difficulty", "level", "is_active"]
+    list_filter = ["interview_type", "difficulty", "level", "follow_ups", "is_active"]
     search_fields = ["title", "role"]
     readonly_fields = ["rubric_version", "created_by", "created_at", "updated_at"]
     fields = [
@@ -91,6 +92,7 @@ class OrganisationTemplateAdmin(OrganisationModelAdmin):
         "question_count",
         "rubric",
         "rubric_version",
+        "follow_ups",
         "is_active",
         "created_by",
         "created_at",

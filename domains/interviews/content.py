@@ -373,12 +373,14 @@ def template_create(
     questions: Sequence[Mapping[str, Any]],
     question_seconds: int | None = None,
     question_count: int | None = None,
+    follow_ups: bool = False,
     request: HttpRequest | None = None,
 ) -> InterviewTemplate:
     """Create an organisation template with its questions (positions 1..n, in the order given).
     Staff only. Every field is checked and every fault reported at once (`fields`, questions as
     `questions[<i>].<field>`); `question_count` defaults to the number of questions and may not
-    exceed it. Audited `interview.template_created`."""
+    exceed it. `follow_ups` lets the AI interviewer ask one follow-up per written answer, on the
+    candidate's request (off by default). Audited `interview.template_created`."""
     _require_staff(user=user, organisation=organisation)
     errors: dict[str, list[str]] = {}
     clean_title = _text(errors, "title", title, maximum=TITLE_MAX, label="A title")
@@ -411,6 +413,8 @@ def template_create(
         errors.setdefault("question_count", []).append(
             gettext("Ask 1 to %(n)d questions: no more than the template has.") % {"n": len(cleaned_questions)}
         )
+    if type(follow_ups) is not bool:
+        errors.setdefault("follow_ups", []).append(gettext("Send true or false."))
     if errors:
         raise ContentError("invalid", gettext("Some fields are invalid."), fields=errors)
     _check_create_rate(user=user)
@@ -426,6 +430,7 @@ def template_create(
         question_seconds=question_seconds,
         question_count=count,
         rubric=clean_rubric,
+        follow_ups=follow_ups,
         created_by=user,
     )
     Question.objects.bulk_create(

@@ -38,6 +38,7 @@ import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext
 
 from domains.accounts.models import Organisation, User
@@ -50,9 +51,11 @@ from domains.compliance.services import audit_record
 from domains.interviews import rules, selectors
 from domains.interviews.evaluation_prompts import PROMPT_VERSION, RETRY_NOTE, SYSTEM, parse_verdict, user_prompt
 from domains.interviews.events import AnswerScored, AnswerScoredPayload, ReportPayload, ReportUpdated, SessionGraded
+from domains.interviews.followups import followup_evaluated
 from domains.interviews.models import (
     Answer,
     Evaluation,
+    FollowUp,
     InterviewSession,
     Question,
     QuestionType,
@@ -105,12 +108,19 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-def answer_hash(*, question_type: str, text: str = "", choice_ids: Sequence[str] = ()) -> str:
-    """sha256 of the normalised answer: the sorted, distinct choice ids for multiple choice."""
+def answer_hash(
+    *, question_type: str, text: str = "", choice_ids: Sequence[str] = (), followup: tuple[str, str] | None = None
+) -> str:
+    """sha256 of the normalised answer: the sorted, distinct choice ids for multiple choice; for a
+    written answer with an answered follow-up (`followup` = (question, response)), the follow-up's
+    question and response too, so a changed response scores again. Without one, the hash is the
+    answer's alone (scores stored before follow-ups existed are still found)."""
     if question_type == QuestionType.MULTIPLE_CHOICE:
         material = "mc:" + ",".join(sorted({str(ident).strip() for ident in choice_ids}))
     else:
         material = "text:" + normalise(text)
+        if followup is not None:
+            material += "\nfollowup:" + normalise(followup[0]) + "\nresponse:" + normalise(followup[1])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -526,6 +536,7 @@ def _ask_model(
     user: User | None,
     provider: Any,
     model: str,
+    followup: tuple[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """The model's verdict as the Evaluation's fields, or None: malformed twice, or the provider failed."""
     messages: list[dict[str, str]] = [
@@ -538,6 +549,7 @@ def _ask_model(
                 reference_answer=question.reference_answer,
                 bands=question.rubric_bands,
                 answer=text,
+                followup=followup,
             ),
         }
     ]
@@ -586,21 +598,27 @@ def answer_evaluate(
     organisation: Organisation | None = None,
     user: User | None = None,
     template_rubric: str | None = None,
+    followup: tuple[str, str] | None = None,
 ) -> Evaluation:
     """The stored score of this answer to `question` under `rubric_version`: reused when its key is
     stored, else scored now and stored (see the module's docstring). `user` is whose AI quota the
-    model call takes (the candidate)."""
-    digest = answer_hash(question_type=question.question_type, text=text, choice_ids=choice_ids)
+    model call takes (the candidate). `followup` is the interviewer's follow-up question and the
+    candidate's response (written answers only): scored with the answer, and part of its hash."""
+    if question.question_type == QuestionType.MULTIPLE_CHOICE:
+        followup = None
+    digest = answer_hash(question_type=question.question_type, text=text, choice_ids=choice_ids, followup=followup)
     if question.question_type == QuestionType.MULTIPLE_CHOICE:
         key = _Key(digest, question, rubric_version, EXACT_MODEL)
         return key.lookup() or key.store(_exact(question, choice_ids))
-    if not normalise(text):
+    if not normalise(text) and followup is None:
         key = _Key(digest, question, rubric_version, EMPTY_MODEL)
         return key.lookup() or key.store(_empty(question))
     provider, model = _model_name(organisation)
     offline_key = _Key(digest, question, rubric_version, OFFLINE_MODEL)
+    # The offline evaluator counts the key points covered in the answer and the response together.
+    covered = text if followup is None else f"{text}\n{followup[1]}"
     if provider.name == "offline":
-        return offline_key.lookup() or offline_key.store(offline_evaluate(question=question, text=text))
+        return offline_key.lookup() or offline_key.store(offline_evaluate(question=question, text=covered))
     key = _Key(digest, question, rubric_version, f"{provider.name}:{model}"[:80])
     stored = key.lookup()
     if stored is not None:
@@ -613,11 +631,12 @@ def answer_evaluate(
         user=user,
         provider=provider,
         model=model,
+        followup=followup,
     )
     if fields is not None:
         return key.store(fields)
     log.info("interview_evaluation_offline_fallback", question=question.pk)
-    return offline_key.lookup() or offline_key.store(offline_evaluate(question=question, text=text))
+    return offline_key.lookup() or offline_key.store(offline_evaluate(question=question, text=covered))
 
 
 # ---------------------------------------------------------------- the report
@@ -806,7 +825,14 @@ def _answer_grade(*, session: InterviewSession, answer_id: int) -> None:
             Answer.objects.select_for_update(of=("self",)).select_related("question", "evaluation").get(pk=answer_id)
         )
         question = answer.question
-        digest = answer_hash(question_type=question.question_type, text=answer.text, choice_ids=answer.choice_ids)
+        followup = (
+            followup_evaluated(list(FollowUp.objects.filter(answer=answer)))
+            if question.question_type != QuestionType.MULTIPLE_CHOICE
+            else None
+        )
+        digest = answer_hash(
+            question_type=question.question_type, text=answer.text, choice_ids=answer.choice_ids, followup=followup
+        )
         current = answer.evaluation
         if current is not None and current.answer_hash == digest and current.rubric_version == session.rubric_version:
             return
@@ -818,6 +844,7 @@ def _answer_grade(*, session: InterviewSession, answer_id: int) -> None:
             organisation=session.organisation,
             user=session.candidate,
             template_rubric=session.template.rubric,
+            followup=followup,
         )
         answer.evaluation = evaluation
         answer.save(update_fields=["evaluation", "updated_at"])
@@ -946,6 +973,23 @@ def score_override(
 
 
 # ---------------------------------------------------------------- reading a report
+def grading_snapshot(session: InterviewSession) -> dict[str, Any] | None:
+    """How far grading has got, for the socket's snapshot of a finished session (null while it is
+    in progress): `total` questions asked, `scored` so far with each one's candidate-safe payload
+    (as `answer.scored` carries it), and the `report` once graded (as `session.graded` carries it)."""
+    if session.state == SessionState.IN_PROGRESS:
+        return None
+    rows = _scored(session)
+    report = SessionReport.objects.filter(session=session).first() if session.state == SessionState.GRADED else None
+    return {
+        "total": len(selectors.session_questions(session=session)),
+        "scored": len(rows),
+        "answers": [scored_payload(row) for row in rows],
+        "report": report_payload(report) if report is not None else None,
+        "report_url": reverse("interviews:session_report", kwargs={"session_id": session.pk}),
+    }
+
+
 def feedback_for_user(*, user: User, organisation: Organisation | None, session_id: int) -> dict[str, Any]:
     """The session's feedback for its candidate, or for a watcher while the session's organisation
     is the one bound (anyone else: 404, like a missing id): the state, the report once graded, and

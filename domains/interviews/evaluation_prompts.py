@@ -41,21 +41,34 @@ def user_prompt(
     reference_answer: str,
     bands: Sequence[Mapping[str, Any]],
     answer: str,
+    followup: tuple[str, str] | None = None,
 ) -> str:
-    """The evaluation request for one answer (the reference and bands stay server-side)."""
-    return "\n".join(
-        [
-            f"Question type: {question_type}.",
-            f"Question: {prompt}",
-            f"Interview rubric: {template_rubric}",
-            f"Reference answer (what a strong answer says): {reference_answer}",
-            "Rubric bands (JSON):",
-            json.dumps(list(bands), ensure_ascii=False),
+    """The evaluation request for one answer (the reference and bands stay server-side). With a
+    follow-up (the interviewer's question, the candidate's response), the response follows the
+    answer in its own marked block, and the score covers both. Without one, the prompt is exactly
+    what it was before follow-ups existed (so PROMPT_VERSION did not change)."""
+    lines = [
+        f"Question type: {question_type}.",
+        f"Question: {prompt}",
+        f"Interview rubric: {template_rubric}",
+        f"Reference answer (what a strong answer says): {reference_answer}",
+        "Rubric bands (JSON):",
+        json.dumps(list(bands), ensure_ascii=False),
+        ANSWER_OPEN,
+        answer.replace(ANSWER_CLOSE, ""),
+        ANSWER_CLOSE,
+    ]
+    if followup is not None:
+        question, response = followup
+        lines += [
+            "After this answer the interviewer asked a follow-up question; score the answer and the "
+            "candidate's response to it together.",
+            f"Follow-up question: {question}",
             ANSWER_OPEN,
-            answer.replace(ANSWER_CLOSE, ""),
+            response.replace(ANSWER_CLOSE, ""),
             ANSWER_CLOSE,
         ]
-    )
+    return "\n".join(lines)
 
 
 class ModelVerdict(BaseModel):

@@ -7,7 +7,15 @@ follow the same stream: no event here carries an answer key, a reference answer 
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Final, Literal, TypedDict
+
+from typing_extensions import ReadOnly
+
+from domains.ai.replies import ErrorPayload as ErrorPayload
+from domains.ai.replies import ReplyStatusName as ReplyStatusName
+from realtime.livetext import TextDelta
+
+FOLLOWUP_DELTA: Final = "followup.delta"
 
 SessionStateName = Literal["in_progress", "submitted", "expired", "graded"]
 
@@ -124,3 +132,66 @@ class ReportUpdated(TypedDict):
 
 
 EvaluationEvent = AnswerScored | SessionGraded | ReportUpdated
+
+
+# ---- the AI interviewer's follow-ups (domains/interviews/followups.py)
+class FollowUpResponsePayload(TypedDict):
+    """The candidate's response to a follow-up: the last autosave (revision 0: nothing saved yet)."""
+
+    text: str
+    revision: int
+    saved_at: str | None
+
+
+class FollowUpPayload(TypedDict):
+    """One follow-up question (`followups.followup_payload`). `body` is the question: the text so far
+    while `status` is `streaming`, else the final text. Built from the question's prompt and the
+    candidate's answer only: never a reference answer, a key or a rubric."""
+
+    id: int
+    question_id: int
+    position: int
+    status: ReplyStatusName
+    body: str
+    provider_label: str  # "offline interviewer" when no model asked it
+    offline: bool
+    error: ErrorPayload | None
+    response: FollowUpResponsePayload
+    created_at: str
+
+
+class FollowUpStarted(TypedDict):
+    """The candidate asked for a follow-up on an answer: it is streaming (`body` empty)."""
+
+    type: Literal["followup.started"]
+    session_id: int
+    followup: FollowUpPayload
+
+
+class FollowUpDelta(TextDelta):
+    """Ephemeral: a piece of a streaming follow-up (`id` is the follow-up's; `offset` in code points)."""
+
+    type: ReadOnly[Literal["followup.delta"]]
+
+
+class FollowUpDone(TypedDict):
+    """A follow-up's end: its final text, status (`complete`, or `interrupted` with `error`)."""
+
+    type: Literal["followup.done"]
+    session_id: int
+    followup: FollowUpPayload
+
+
+class FollowUpSaved(TypedDict):
+    """A newer revision of a follow-up's response was stored (server time `saved_at`). Not its text."""
+
+    type: Literal["followup.saved"]
+    session_id: int
+    followup_id: int
+    question_id: int
+    revision: int
+    saved_at: str
+
+
+FollowUpEvent = FollowUpStarted | FollowUpDone | FollowUpSaved
+FollowUpEphemeralEvent = FollowUpDelta

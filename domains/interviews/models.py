@@ -10,6 +10,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
+from domains.ai.models import ReplyStatus, StreamedReply
+from realtime.streams import INTERVIEW_FOLLOWUP, interview_session_stream, reply_job_key
+
 
 class InterviewType(models.TextChoices):
     TECHNICAL = "technical", "Technical"
@@ -73,6 +76,10 @@ class InterviewTemplate(models.Model):
     question_count = models.PositiveSmallIntegerField()
     rubric = models.TextField(help_text="What good answers show; the evaluator scores against it.")
     rubric_version = models.PositiveIntegerField(default=1)
+    follow_ups = models.BooleanField(
+        default=False,
+        help_text="The AI interviewer may ask one follow-up question per written answer, on the candidate's request.",
+    )
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -360,6 +367,40 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"answer {self.session_id}/{self.question_id} r{self.revision}"
+
+
+FollowUpStatus = ReplyStatus
+
+
+class FollowUp(StreamedReply):
+    """The AI interviewer's follow-up question on one answer (the `StreamedReply` columns: `body` is
+    the question), asked once per answer on the candidate's request, and the candidate's response.
+    The response is autosaved like an answer: the last revision wins, stamped with server time."""
+
+    session = models.ForeignKey(InterviewSession, on_delete=models.CASCADE, related_name="followups")
+    answer = models.OneToOneField(Answer, on_delete=models.CASCADE, related_name="followup")
+    answer_revision = models.PositiveIntegerField(help_text="The answer's revision the interviewer read.")
+    response_text = models.TextField(blank=True)
+    response_revision = models.PositiveIntegerField(default=0)
+    response_saved_at = models.DateTimeField(null=True, blank=True, help_text="Server time of the stored revision.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ReplyStatus.values), name="interviews_followup_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.session_id}/{self.answer_id} ({self.status})"
+
+    @property
+    def stream(self) -> str:
+        return interview_session_stream(self.session_id)
+
+    @property
+    def cancel_key(self) -> str:
+        return reply_job_key(INTERVIEW_FOLLOWUP, self.pk)
 
 
 class Evaluation(models.Model):

@@ -9,7 +9,7 @@ from it and from `session_payload` / `answer_payload` below.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from domains.accounts.models import Organisation, Role, User
 from domains.accounts.selectors import roles_for_user
+from domains.ai.replies import reply_live_text
 from domains.interviews import rules
-from domains.interviews.models import Answer, InterviewSession, Question, QuestionType
+from domains.interviews.events import ErrorPayload, FollowUpPayload, FollowUpResponsePayload, ReplyStatusName
+from domains.interviews.models import Answer, FollowUp, FollowUpStatus, InterviewSession, Question, QuestionType
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -67,6 +69,47 @@ def answer_payload(answer: Answer | None) -> dict[str, Any]:
     }
 
 
+def followup_payload(followup: FollowUp, *, live: bool = True) -> FollowUpPayload:
+    """A follow-up as the candidate and the watchers see it: the interviewer's question (its text so
+    far, from Redis, while it streams and `live`), the candidate's saved response. Reads
+    `followup.answer.question` (select it with the row)."""
+    body = followup.body
+    if live and followup.status == FollowUpStatus.STREAMING:
+        body = reply_live_text(followup).get() or followup.body
+    question = followup.answer.question
+    return FollowUpPayload(
+        id=followup.pk,
+        question_id=question.pk,
+        position=question.position,
+        status=cast(ReplyStatusName, followup.status),
+        body=body,
+        provider_label=followup.provider_label,
+        offline=followup.provider == "offline" or followup.provider_label.startswith("offline"),
+        error=ErrorPayload(code=followup.error_code, message=followup.error_message) if followup.error_code else None,
+        response=FollowUpResponsePayload(
+            text=followup.response_text,
+            revision=followup.response_revision,
+            saved_at=_iso(followup.response_saved_at),
+        ),
+        created_at=followup.created_at.isoformat(),
+    )
+
+
+def followup_for_answer(answer: Answer | None) -> FollowUp | None:
+    if answer is None:
+        return None
+    return FollowUp.objects.select_related("answer__question").filter(answer=answer).first()
+
+
+def followups_streaming(*, session: InterviewSession) -> list[FollowUp]:
+    """The session's follow-ups still streaming (a resume sends each one's text so far)."""
+    return list(
+        FollowUp.objects.select_related("answer__question")
+        .filter(session=session, status=FollowUpStatus.STREAMING)
+        .order_by("pk")
+    )
+
+
 def session_payload(session: InterviewSession, *, now: datetime | None = None) -> dict[str, Any]:
     """The session's clock and state. `server_now` lets a client correct its own clock's offset."""
     return {
@@ -85,12 +128,14 @@ def session_payload(session: InterviewSession, *, now: datetime | None = None) -
             session.template.question_count, Question.objects.filter(template_id=session.template_id).count()
         ),
         "integrity_consent": session.integrity_consent,
+        "follow_ups": session.template.follow_ups,
     }
 
 
 def session_snapshot(session: InterviewSession, *, now: datetime | None = None) -> dict[str, Any]:
     """What a client needs to (re)draw the room: the clock, the current question, its saved answer,
-    and the progress through every question (answered or not, no text but the current one's)."""
+    the interviewer's follow-up on it (null if none; its text so far while it streams), and the
+    progress through every question (answered or not, no text but the current one's)."""
     moment = now or timezone.now()
     questions = session_questions(session=session)
     answers = {answer.question_id: answer for answer in Answer.objects.filter(session=session)}
@@ -100,6 +145,7 @@ def session_snapshot(session: InterviewSession, *, now: datetime | None = None) 
         "session": session_payload(session, now=moment),
         "question": question_payload(current) if current is not None else None,
         "answer": answer_payload(answers.get(current.pk)) if current is not None else answer_payload(None),
+        "followup": _current_followup(answers.get(current.pk) if current is not None else None),
         "progress": [
             {
                 "position": index,
@@ -111,6 +157,11 @@ def session_snapshot(session: InterviewSession, *, now: datetime | None = None) 
         ],
         "integrity": {"paste_count": session.paste_count, "focus_loss_count": session.focus_loss_count},
     }
+
+
+def _current_followup(answer: Answer | None) -> FollowUpPayload | None:
+    followup = followup_for_answer(answer)
+    return followup_payload(followup) if followup is not None else None
 
 
 def _sessions() -> QuerySet[InterviewSession]:

@@ -150,6 +150,13 @@ def interview_session_start(
         candidate_id=user.pk, template_id=template.pk, state=SessionState.IN_PROGRESS
     ).first()
     if existing is not None:
+        if existing.assignment_id != (assignment.pk if assignment is not None else None):
+            # One session of a template runs at a time: a practice run never stands in for an
+            # assessment (nor one assessment for another).
+            raise SessionRefusal(
+                "busy",
+                gettext("Another session of this interview is in progress: hand it in before starting this one."),
+            )
         return selectors.session_get_for_candidate(user=user, session_id=existing.pk), False
     if assignment is not None:
         _check_assignment(assignment=assignment, user=user, template_id=template.pk, now=moment)
@@ -264,6 +271,18 @@ def session_navigate(
 def _locked_for(*, session_id: int, user: User) -> InterviewSession:
     selectors.session_get_for_candidate(user=user, session_id=session_id)  # 404 for anyone else
     return _locked(session_id)
+
+
+def session_lock_for_candidate(*, session_id: int, user: User) -> InterviewSession:
+    """The candidate's own session, locked until the caller's transaction ends (404 for anyone
+    else): every write to a session, the follow-ups' included (followups.py), serialises on it."""
+    return _locked_for(session_id=session_id, user=user)
+
+
+def session_closed_refusal(session: InterviewSession, *, now: datetime) -> SessionRefusal | None:
+    """Why no write may change this locked session now, or None (closing it at its deadline, in the
+    caller's transaction, which must then commit before the refusal is raised)."""
+    return _closed_refusal(session, now=now)
 
 
 # ---------------------------------------------------------------- answers

@@ -13,6 +13,13 @@ and invites with `invitation_create(..., pending=[{"kind": "interviews.assign", 
 `data` is JSON; keep ids in it, not objects, and look them up again in `activate` (the row may have
 changed or gone meanwhile). A kind unknown at create time is refused; a kind unknown at accept time
 (retired since) is logged and skipped. An `activate` that raises refuses the whole acceptance.
+
+A kind may also give the invitation email files to carry, `assignment_kind(name, activate,
+attachments=fn)` with `fn(*, invitation, data) -> [(filename, content, mimetype), ...]` (the
+interviews domain attaches an `.ics` event for the assessment's window). Every send asks again, the
+first and each resend, so the files follow the row as it is then; a row gone since gives `[]`. The
+files are kept on the mail row after it is sent (domains/mail), so they must hold no secret.
+The real interviews kind is `interviews.assignment` (domains/interviews/assignments.py).
 """
 
 from __future__ import annotations
@@ -32,16 +39,25 @@ if TYPE_CHECKING:
 PENDING_MAX = 20  # assignments on one invitation
 
 
+# One file for the invitation email: (filename, text content, mimetype), as domains.mail takes it.
+MailAttachment = tuple[str, str, str]
+
+
 class Activate(Protocol):
     def __call__(
         self, *, user: User, organisation: Organisation, invitation: Invitation, data: dict[str, Any]
     ) -> None: ...
 
 
+class Attachments(Protocol):
+    def __call__(self, *, invitation: Invitation, data: dict[str, Any]) -> list[MailAttachment]: ...
+
+
 @dataclass(frozen=True)
 class AssignmentKind:
     name: str
     activate: Activate
+    attachments: Attachments | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -50,9 +66,14 @@ class AssignmentKind:
 _KINDS: dict[str, AssignmentKind] = {}
 
 
-def assignment_kind(name: str, activate: Activate | Callable[..., None]) -> AssignmentKind:
-    """Register a kind (once per name; the same definition again is harmless)."""
-    kind = AssignmentKind(name=name, activate=activate)
+def assignment_kind(
+    name: str,
+    activate: Activate | Callable[..., None],
+    attachments: Attachments | Callable[..., list[MailAttachment]] | None = None,
+) -> AssignmentKind:
+    """Register a kind (once per name; the same definition again is harmless). `attachments`, if
+    given, adds files to the invitation email (see the module docstring)."""
+    kind = AssignmentKind(name=name, activate=activate, attachments=attachments)
     existing = _KINDS.get(name)
     if existing is not None and existing != kind:
         raise ValueError(f"assignment kind {name!r} is already registered differently")
@@ -77,3 +98,15 @@ def assignments_check(pending: Sequence[Any]) -> list[dict[str, Any]]:
             raise Refusal("invalid", gettext("Unknown pending assignment."), field="pending")
         checked.append({"kind": kind, "data": data})
     return checked
+
+
+def assignments_attachments(*, invitation: Invitation) -> list[MailAttachment]:
+    """The files the invitation's pending assignments add to its email, in their order; a kind
+    unknown now, or one without `attachments`, adds none."""
+    files: list[MailAttachment] = []
+    for item in invitation.pending:
+        kind = assignment_find(str(item.get("kind", ""))) if isinstance(item, dict) else None
+        if kind is None or kind.attachments is None:
+            continue
+        files.extend(kind.attachments(invitation=invitation, data=dict(item.get("data") or {})))
+    return files

@@ -34,7 +34,7 @@ from domains.accounts.models import Membership, MemberSuspension, Organisation, 
 from domains.accounts.services import membership_grant, organisation_switch
 from domains.common.errors import Refusal
 from domains.compliance.services import audit_record, consent_missing, consent_record, policy_current_list
-from domains.invitations.assignments import assignment_find, assignments_check
+from domains.invitations.assignments import assignment_find, assignments_attachments, assignments_check
 from domains.invitations.models import Invitation, InvitationStatus
 from domains.invitations.notices import notice_accepted
 from domains.invitations.rules import roles_invitable
@@ -91,7 +91,8 @@ def _check_send_rate(*, sender: User) -> None:
 
 
 def _send(invitation: Invitation) -> Invitation:
-    """A new secret, a new expiry, and the email with the link. The old link stops working."""
+    """A new secret, a new expiry, and the email with the link. The old link stops working. The
+    pending assignments' kinds may add files (an assessment's `.ics`), asked again on every send."""
     secret = secrets.token_urlsafe(32)
     now = timezone.now()
     invitation.secret_hash = _hash(secret)
@@ -100,6 +101,7 @@ def _send(invitation: Invitation) -> Invitation:
     invitation.last_sent_at = now
     invitation.save(update_fields=["secret_hash", "expires_at", "sent_count", "last_sent_at", "updated_at"])
     inviter = invitation.invited_by
+    attachments = assignments_attachments(invitation=invitation)
     subject, text, html = mail_render(
         "invitations/email/invitation",
         {
@@ -110,6 +112,7 @@ def _send(invitation: Invitation) -> Invitation:
             "role_label": Role(invitation.role).label,
             "accept_url": invitation_url(token=invitation_token(invitation=invitation, secret=secret)),
             "expires_at": invitation.expires_at,
+            "attachment_names": [filename for filename, _, _ in attachments],
         },
     )
     mail_queue(
@@ -120,6 +123,7 @@ def _send(invitation: Invitation) -> Invitation:
         tag="invitation",
         organisation=invitation.organisation,
         holds_secret=True,  # the link is the invitation: blank it once the server accepted the mail
+        attachments=attachments,  # kept after sending: the kinds put no secret in them
     )
     return invitation
 

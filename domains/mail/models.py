@@ -36,6 +36,15 @@ class OutboundEmail(models.Model):
         help_text=_('What the mail is: "account.password_reset_key", "notification.<kind>", "notification.digest".'),
     )
     headers = models.JSONField(_("headers"), default=dict, blank=True)
+    attachments = models.JSONField(
+        _("attachments"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Files sent with the mail, each {"filename", "content", "mimetype"} (text only, such as a calendar '
+            "event). Kept after sending: an attachment must hold no secret."
+        ),
+    )
     holds_secret = models.BooleanField(
         _("holds a secret"),
         default=False,

@@ -4,8 +4,9 @@ row and enqueues its delivery after commit; `mail_deliver` runs in the worker (d
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -25,6 +26,15 @@ logger = logging.getLogger(__name__)
 
 MAIL_DELIVER_TASK = "workers.tasks.mail.mail_deliver_task"
 ERROR_MAX = 2000
+ATTACHMENTS_MAX = 10
+ATTACHMENT_NAME_MAX = 100
+ATTACHMENT_CHARS_MAX = 1_000_000
+_ATTACHMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_MIMETYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+")
+
+# One file sent with a mail: (filename, text content, mimetype), e.g.
+# ("assessment.ics", "BEGIN:VCALENDAR...", "text/calendar").
+Attachment = tuple[str, str, str]
 
 
 class RenderedMail(NamedTuple):
@@ -54,10 +64,15 @@ def mail_queue(
     organisation: models.Model | None = None,
     headers: dict[str, str] | None = None,
     holds_secret: bool = False,
+    attachments: Sequence[Attachment] | None = None,
 ) -> OutboundEmail:
     """Write the mail in the caller's transaction and deliver it after commit: a rolled-back caller
     sends nothing, and no request waits on SMTP. `holds_secret` (a reset key, a verification link)
-    blanks the bodies once the server has accepted the mail."""
+    blanks the bodies once the server has accepted the mail. `attachments` are text files sent
+    with it, `(filename, content, mimetype)`; they are kept after sending even when the bodies are
+    blanked, so they must hold no secret (a calendar event, never a link that signs in). A malformed
+    one (see `attachments_check`) raises ValueError: the caller builds them, not the person."""
+    files = attachments_check(attachments or ())
     email = OutboundEmail.objects.create(
         to=to,
         # A header cannot hold a line break (Django refuses to send one).
@@ -69,9 +84,28 @@ def mail_queue(
         organisation_id=organisation.pk if organisation is not None else None,
         headers=dict(headers or {}),
         holds_secret=holds_secret,
+        attachments=files,
     )
     enqueue(MAIL_DELIVER_TASK, email.pk)
     return email
+
+
+def attachments_check(attachments: Sequence[Attachment]) -> list[dict[str, str]]:
+    """The attachments as stored: at most ATTACHMENTS_MAX, each a plain file name (letters, digits,
+    `.`, `_`, `-`; no path, no line break), text content of at most ATTACHMENT_CHARS_MAX characters,
+    and a lowercase `type/subtype` mimetype (no parameters). ValueError otherwise."""
+    if len(attachments) > ATTACHMENTS_MAX:
+        raise ValueError(f"at most {ATTACHMENTS_MAX} attachments")
+    checked = []
+    for filename, content, mimetype in attachments:
+        if len(filename) > ATTACHMENT_NAME_MAX or not _ATTACHMENT_NAME.fullmatch(filename):
+            raise ValueError(f"bad attachment name {filename!r}")
+        if not _MIMETYPE.fullmatch(mimetype):
+            raise ValueError(f"bad attachment mimetype {mimetype!r}")
+        if not isinstance(content, str) or len(content) > ATTACHMENT_CHARS_MAX:
+            raise ValueError(f"attachment {filename!r} must be text of at most {ATTACHMENT_CHARS_MAX} characters")
+        checked.append({"filename": filename, "content": content, "mimetype": mimetype})
+    return checked
 
 
 @transaction.atomic
@@ -160,6 +194,8 @@ def _message(email: OutboundEmail) -> EmailMultiAlternatives:
     )
     if email.html_body:
         message.attach_alternative(email.html_body, "text/html")
+    for attachment in email.attachments or ():
+        message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     return message
 
 
@@ -200,6 +236,7 @@ def mail_deliver(*, email_id: int) -> OutboundEmail | None:
             email.sent_at = timezone.now()
             fields = ["attempts", "state", "sent_at", "updated_at"]
             if email.holds_secret:
+                # The attachments stay: mail_queue takes none that holds a secret.
                 email.text_body = email.html_body = ""
                 fields += ["text_body", "html_body"]
             email.save(update_fields=fields)

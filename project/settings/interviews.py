@@ -45,3 +45,12 @@ INTERVIEWS_OVERRIDES_PER_HOUR = env.int("INTERVIEWS_OVERRIDES_PER_HOUR", default
 # below STEP_DOWN the next easier one; in between, the same.
 INTERVIEWS_PRACTICE_STEP_UP = env.int("INTERVIEWS_PRACTICE_STEP_UP", default=80)
 INTERVIEWS_PRACTICE_STEP_DOWN = env.int("INTERVIEWS_PRACTICE_STEP_DOWN", default=50)
+
+# ---- assessments and accommodations (helper D: domains/interviews/assignments.py)
+# Assessments one staff member may create per hour (each may send an invitation; 0 = unlimited).
+INTERVIEWS_ASSIGNMENTS_PER_HOUR = env.int("INTERVIEWS_ASSIGNMENTS_PER_HOUR", default=60)
+# Longest assessment window, in days, and how far ahead a window may close.
+INTERVIEWS_ASSIGNMENT_WINDOW_MAX_DAYS = env.int("INTERVIEWS_ASSIGNMENT_WINDOW_MAX_DAYS", default=90)
+INTERVIEWS_ASSIGNMENT_AHEAD_MAX_DAYS = env.int("INTERVIEWS_ASSIGNMENT_AHEAD_MAX_DAYS", default=365)
+# Follow-up questions one candidate may ask the AI interviewer per hour (domains/interviews/followups.py).
+INTERVIEWS_FOLLOWUPS_PER_HOUR = env.int("INTERVIEWS_FOLLOWUPS_PER_HOUR", default=20)

@@ -1,10 +1,13 @@
 """`/ws/interviews/<session_id>/`: one interview session, for its candidate and its watchers.
 
 The candidate gets a snapshot (the clock: `deadline` and `server_now`; the current question; its
-saved answer; the progress) on connect and a `clock` frame after every resume, and sends
-`answer.save`, `question.open`, `session.submit` and `integrity.signal`. Watchers (the
-organisation's mentors, the assignment's reviewer) follow the same stream read-only and may send
-`time.grant`. Anyone else is closed with 4404. docs/realtime-protocol.md, "Interview sessions".
+saved answer and the interviewer's follow-up on it; the progress; once the session is over, the
+grading so far) on connect, and after every resume a `clock` frame and a `followup.text` frame per
+follow-up still streaming. The candidate sends `answer.save`, `question.open`, `session.submit`,
+`integrity.signal`, `followup.request` and `followup.save`. Watchers (the organisation's mentors,
+the assignment's reviewer) follow the same stream read-only and may send `time.grant`; both may
+send `followup.text`. Anyone else is closed with 4404. docs/realtime-protocol.md, "Interview
+sessions".
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ from typing import Any, Literal
 from channels.db import database_sync_to_async
 from django.http import Http404
 from django.utils import timezone
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from domains.interviews import rules, selectors, services
-from domains.interviews.models import InterviewSession
+from domains.interviews import evaluation, followups, rules, selectors, services
+from domains.interviews.models import FollowUp, InterviewSession
 from realtime.consumers.base import ClientMessage, NotAllowed, StreamConsumer
 from realtime.streams import interview_session_stream
 
 Id = Field(ge=1, le=2**62)
 
 
+# An answer is stored as written: the kit's whitespace stripping would drop a trailing newline.
+KEEP_WHITESPACE = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
 class AnswerSaveMessage(ClientMessage):
+    model_config = KEEP_WHITESPACE
     question_id: int = Id
     revision: int = Field(ge=1, le=services.REVISION_MAX)
     text: str | None = Field(default=None, max_length=200_000)  # the real cap is the service's
@@ -48,7 +56,24 @@ class TimeGrantMessage(ClientMessage):
     reason: str = Field(max_length=500)
 
 
-CANDIDATE_ONLY = frozenset({"answer.save", "question.open", "session.submit", "integrity.signal"})
+class FollowUpRequestMessage(ClientMessage):
+    question_id: int = Id
+
+
+class FollowUpSaveMessage(ClientMessage):
+    model_config = KEEP_WHITESPACE
+    followup_id: int = Id
+    revision: int = Field(ge=1, le=services.REVISION_MAX)
+    text: str = Field(max_length=200_000)  # the real cap is the service's
+
+
+class FollowUpTextMessage(ClientMessage):
+    followup_id: int = Id
+
+
+CANDIDATE_ONLY = frozenset(
+    {"answer.save", "question.open", "session.submit", "integrity.signal", "followup.request", "followup.save"}
+)
 
 
 class InterviewConsumer(StreamConsumer):
@@ -58,6 +83,9 @@ class InterviewConsumer(StreamConsumer):
         "session.submit": SubmitMessage,
         "integrity.signal": IntegrityMessage,
         "time.grant": TimeGrantMessage,
+        "followup.request": FollowUpRequestMessage,
+        "followup.save": FollowUpSaveMessage,
+        "followup.text": FollowUpTextMessage,
     }
 
     session: InterviewSession
@@ -80,7 +108,8 @@ class InterviewConsumer(StreamConsumer):
     def snapshot_data(self, stream: str) -> dict[str, Any]:
         if stream != self.primary:
             return {}
-        return selectors.session_snapshot(self._fresh())
+        session = self._fresh()
+        return {**selectors.session_snapshot(session), "grading": evaluation.grading_snapshot(session)}
 
     def rights_data(self) -> dict[str, Any]:
         try:
@@ -95,8 +124,14 @@ class InterviewConsumer(StreamConsumer):
         }
 
     async def after_resume(self) -> None:
-        """A replay carries events, not the time: send the clock again so the countdown re-syncs."""
+        """A replay carries events, not the time: send the clock again so the countdown re-syncs;
+        and deltas are not replayed: send each streaming follow-up's text so far."""
         await self.send_json(await database_sync_to_async(self._clock)())
+        for frame in await database_sync_to_async(self._live_texts)():
+            await self.send_json(frame)
+
+    def _live_texts(self) -> list[dict[str, Any]]:
+        return [_followup_text(row) for row in selectors.followups_streaming(session=self.session)]
 
     def _clock(self) -> dict[str, Any]:
         session = self._fresh()
@@ -180,3 +215,70 @@ class InterviewConsumer(StreamConsumer):
             return {"type": "ack", "deadline": session.deadline.isoformat(), "extra_seconds": session.extra_seconds}
 
         await self.run_action(message, grant)
+
+    async def handle_followup_request(self, message: FollowUpRequestMessage) -> None:
+        def request() -> dict[str, Any]:
+            followup, created = followups.followup_request(
+                session_id=self.session.pk, user=self.user, question_id=message.question_id
+            )
+            return {
+                "type": "ack",
+                "question_id": message.question_id,
+                "followup_id": followup.pk,
+                "status": followup.status,
+                "duplicate": not created,
+            }
+
+        await self.run_action(message, request)
+
+    async def handle_followup_save(self, message: FollowUpSaveMessage) -> None:
+        def save() -> dict[str, Any]:
+            try:
+                followup, stored = followups.followup_save(
+                    session_id=self.session.pk,
+                    user=self.user,
+                    followup_id=message.followup_id,
+                    revision=message.revision,
+                    text=message.text,
+                )
+            except services.SaveRefused as refused:
+                return {
+                    "type": "error",
+                    "code": refused.code,
+                    "message": refused.message,
+                    "followup_id": message.followup_id,
+                    "stored": refused.stored,
+                }
+            return {
+                "type": "ack",
+                "followup_id": followup.pk,
+                "revision": followup.response_revision,
+                "saved_at": followup.response_saved_at.isoformat() if followup.response_saved_at else None,
+                "duplicate": not stored,
+            }
+
+        await self.run_action(message, save)
+
+    async def handle_followup_text(self, message: FollowUpTextMessage) -> None:
+        def text() -> dict[str, Any]:
+            row = (
+                FollowUp.objects.select_related("answer__question")
+                .filter(pk=message.followup_id, session_id=self.session.pk)
+                .first()
+            )
+            if row is None:
+                raise Http404("No such follow-up in this session.")
+            return _followup_text(row)
+
+        await self.run_action(message, text)
+
+
+def _followup_text(followup: FollowUp) -> dict[str, Any]:
+    """The follow-up's whole text so far (live while streaming): a client replaces its own with it and
+    continues with the deltas from `offset` + its length."""
+    return {"type": "followup.text", "id": followup.pk, "offset": 0, **_status(followup)}
+
+
+def _status(followup: FollowUp) -> dict[str, Any]:
+    payload = selectors.followup_payload(followup)
+    return {"text": payload["body"], "status": payload["status"]}

@@ -44,8 +44,9 @@ OWN_SESSIONS = re.compile(r"/me/sessions/\{[a-z_]+\}$")
 # key): a schema-valid guess is rightly 422 there, so "valid input is accepted" does not apply.
 SECRET_GATED = {("POST", "/api/v1/users/me/password"), ("POST", "/api/v1/users/password-reset/confirm")}
 # Bodies with rules across fields that JSON Schema does not carry (a multiple-choice question needs
-# choices and a key among them; the rubric bands must cover 0-100): refused field by field with 422.
-CROSS_FIELD_RULES = {("POST", "/api/v1/interviews/templates")}
+# choices and a key among them; the rubric bands must cover 0-100; an assessment names a candidate
+# or an email, not both, and closes after it opens): refused field by field with 422.
+CROSS_FIELD_RULES = {("POST", "/api/v1/interviews/templates"), ("POST", "/api/v1/interviews/assignments")}
 
 
 def ends_session_or_account(ctx: Any) -> bool:

@@ -57,7 +57,7 @@ def test_a_candidate_takes_a_timed_interview_in_the_room(page: Any, login_browse
     assert int(page.locator("[data-countdown]").get_attribute("data-left") or 0) > before + 500
 
     page.get_by_role("button", name="Submit the interview").click()
-    expect(page).to_have_url(f"{page.url.split('/interviews/')[0]}/interviews/sessions/")
+    expect(page).to_have_url(f"{page.url.split('/interviews/')[0]}/interviews/sessions/{session.pk}/report/")
     session.refresh_from_db()
     assert session.state in {SessionState.SUBMITTED, SessionState.GRADED}
     assert Answer.objects.get(session=session, question__position=1).choice_ids == ["a"]

@@ -212,3 +212,20 @@ async def test_submit_over_the_socket_closes_and_enqueues_grading(no_grading: li
     assert (await receive_until(socket.comm, "event"))["event"] in {"session.closed"}
     assert no_grading == [(services.GRADE_TASK, session.pk)]
     await socket.comm.disconnect()
+
+
+async def test_an_answer_is_stored_as_written_with_its_whitespace() -> None:
+    """Given a running session, when the candidate saves an answer that starts with an indent and
+    ends with a newline over the socket, then it is stored exactly as written (the message kit
+    strips other fields' whitespace, never an answer's)."""
+    _world, _template, session, questions, login = await _setup()
+    socket = await _connect(session, login)
+    await socket.until("snapshot")
+    written = "    def f():\n        return 1\n"
+    await socket.comm.send_json_to(
+        {"type": "answer.save", "ref": "w", "question_id": questions[1].pk, "revision": 1, "text": written}
+    )
+    assert (await socket.until("ack"))["ref"] == "w"
+    stored = await database_sync_to_async(Answer.objects.get)(session=session, question=questions[1])
+    assert stored.text == written
+    await socket.comm.disconnect()

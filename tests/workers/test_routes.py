@@ -19,6 +19,8 @@ from workers.celery import app
         ("workers.tasks.interview_drafts.question_drafts_generate_task", "ai"),
         ("workers.tasks.interviews.interview_sessions_expire_task", "beat"),
         ("workers.tasks.interviews.interview_session_grade_task", "ai"),
+        ("workers.tasks.interviews.interview_followup_task", "ai"),
+        ("workers.tasks.interviews.interview_followups_sweep_task", "beat"),
     ],
 )
 def test_task_routes(task: str, queue: str) -> None:

@@ -34,6 +34,7 @@ class TemplateOut(Schema):
     duration_minutes: int
     question_seconds: int | None = Field(description="A limit per question, in seconds; null: only the whole duration.")
     question_count: int = Field(description="How many questions a session asks.")
+    follow_ups: bool = Field(description="The AI interviewer may ask one follow-up per written answer, on request.")
     public: bool = Field(description="A public catalogue template (read-only), else the organisation's own.")
     created_at: datetime
 
@@ -97,6 +98,9 @@ class TemplateIn(InputSchema):
         default=None, ge=1, le=content.QUESTIONS_MAX, description="Default: every question."
     )
     rubric: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=content.RUBRIC_MAX)]
+    follow_ups: bool = Field(
+        default=False, description="Let the AI interviewer ask one follow-up per written answer, on request."
+    )
     questions: list[QuestionIn] = Field(min_length=1, max_length=content.QUESTIONS_MAX)
 
 
@@ -145,6 +149,7 @@ def template_create(request: AuthenticatedRequest, payload: TemplateIn) -> Statu
         question_count=data["question_count"],
         rubric=data["rubric"],
         questions=data["questions"],
+        follow_ups=data["follow_ups"],
         request=request,
     )
     return Status(201, _detail(template))

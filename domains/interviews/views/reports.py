@@ -4,7 +4,8 @@
   per answer its score, band, explanation and tip. The candidate sees their own; the session's
   watchers (mentors of its organisation, the assignment's reviewer, with that organisation bound)
   see it too and get an override form per answer. Anyone else, and a missing id: 404. Before
-  grading the page says the answers are being scored. Candidate-safe for every viewer: no
+  grading the page says the answers are being scored and follows the session's socket: "Scoring
+  2 of 5…", each answer's score and band as it arrives, then the report. Candidate-safe for every viewer: no
   reference answer, answer key or band descriptor.
 - `GET /interviews/sessions/<id>/report.pdf`: the same report as a PDF download (fpdf2), for the
   same people, once graded (before: 404). Noto Sans (the `fontpkg-noto-sans` wheel) is embedded,
@@ -47,7 +48,12 @@ def report_view(request: AuthenticatedRequest, session_id: str) -> HttpResponse:
     feedback = evaluation.feedback_for_user(
         user=request.user, organisation=request.organisation, session_id=_id(session_id)
     )
-    return render(request, "interviews/report.html", {"feedback": feedback})
+    # Before the report exists the page follows the session's socket: "Scoring 2 of 5…", each
+    # answer's score as it is produced, then the report (interview.js, `startReport`).
+    live = None
+    if not feedback["graded"] and feedback["state"] != "in_progress":
+        live = {"socket": f"/ws/interviews/{feedback['session_id']}/", "report_url": request.path}
+    return render(request, "interviews/report.html", {"feedback": feedback, "live_config": live})
 
 
 _FONT = fontpkg_noto_sans.ROOT / "files" / "NotoSans[wdth,wght].ttf"

@@ -5,10 +5,13 @@
   does not run while the candidate reads the rules); with `begin` (the check page's button, with the
   integrity consent) the session starts and its room opens.
 - `session_check`: the system check (socket, clock offset) and the rules, before the start.
-- `session_room`: the interview room, the candidate's only (404 for anyone else).
+- `session_room`: the interview room, the candidate's only (404 for anyone else); on a template
+  with follow-ups, "Ask the interviewer" under a saved written answer. After submitting (or when
+  the time is up) the candidate goes to the report page.
 - `my_interviews`: the candidate's history, and for mentors/reviewers the sessions they may watch.
 - `session_watch`: the mentor's live view (progress, time left) and the extra-time form.
-- `session_submit`, `session_grant`: the no-script fallbacks of the socket's messages.
+- `session_submit`, `session_grant`: the no-script fallbacks of the socket's messages (submit then
+  opens the report page, which shows the grading as it happens).
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ def session_start_view(request: AuthenticatedRequest) -> HttpResponse:
         )
     except Refusal as refusal:
         refusal_to_messages(request, refusal)
+        if assignment_id:  # back to the assessment's own check page, with the refusal shown
+            url = reverse("interviews:session_check", args=[template_id])
+            return redirect(f"{url}?assignment={assignment_id}")
         return redirect("interviews:session_check", template_id)
     return redirect("interviews:session_room", session.pk)
 
@@ -123,7 +129,9 @@ def session_room_view(request: AuthenticatedRequest, session_id: str) -> HttpRes
         "socket": f"/ws/interviews/{session.pk}/",
         "session_id": session.pk,
         "history_url": reverse("interviews:my_interviews"),
+        "report_url": reverse("interviews:session_report", kwargs={"session_id": session.pk}),
         "answer_max": int(settings.INTERVIEWS_ANSWER_MAX_CHARS),
+        "follow_ups": session.template.follow_ups,
     }
     return render(
         request,
@@ -199,7 +207,8 @@ def session_submit_view(request: AuthenticatedRequest, session_id: str) -> HttpR
         refusal_to_messages(request, refusal)
     else:
         messages.success(request, gettext("Submitted. Your answers are being scored."))
-    return redirect("interviews:my_interviews")
+    # The report page follows the grading live until the report is ready.
+    return redirect("interviews:session_report", session_id=session.pk)
 
 
 urls: list[URLPattern] = [

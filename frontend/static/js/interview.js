@@ -1,4 +1,5 @@
-// Interview pages: the system check, the room and the mentor's live view.
+// Interview pages: the system check, the room, the mentor's live view and the grading, live on the
+// report page.
 // Protocol: docs/realtime-protocol.md ("Interview sessions"). The clock is the server's: the page
 // counts down from the snapshot's `deadline`, corrected by `server_now` (the offset between the
 // server's clock and this computer's), and never sends a time. Server text reaches the page
@@ -102,7 +103,19 @@ function startRoom(root) {
     next: $("[data-next]"),
     submit: $("[data-submit-form]"),
     over: $("[data-over]"),
+    ask: $("[data-ask]"),
+    askOffer: $("[data-ask-offer]"), // hidden as a whole: `button[hidden]` loses to app.css's display
+    askNote: $("[data-ask-note]"),
+    followup: $("[data-followup]"),
+    followupLabel: $("[data-followup-label]"),
+    followupBody: $("[data-followup-body]"),
+    followupError: $("[data-followup-error]"),
+    followupEditor: $("[data-followup-editor]"),
+    followupStatus: $("[data-followup-autosave]"),
   };
+  // The interviewer's follow-up on the current answer (null: none asked), and its response's autosave.
+  const fu = { data: snap.followup || null, revision: 0, dirty: false, asking: false };
+  if (fu.data) fu.revision = fu.data.response.revision;
   const state = { revision: 0, dirty: false, closed: snap.session.state !== "in_progress", refs: new Map(), n: 0, warned: new Set(), questionId: snap.question ? snap.question.id : 0 };
   state.revision = snap.answer.revision;
   if (!ui.countdown) return;
@@ -135,6 +148,8 @@ function startRoom(root) {
     state.closed = true;
     root.dataset.state = "closed";
     if (ui.editor) ui.editor.disabled = true;
+    if (ui.followupEditor) ui.followupEditor.disabled = true;
+    if (ui.askOffer) ui.askOffer.hidden = true;
     for (const box of root.querySelectorAll("[data-choices] input")) box.disabled = true;
     if (ui.over) ui.over.hidden = false;
     ui.warning.hidden = false;
@@ -159,6 +174,72 @@ function startRoom(root) {
     } else {
       state.revision -= 1;
       setStatus("not saved yet (offline): kept here, sent on reconnect");
+    }
+  }
+
+  const WRITTEN = ["open", "behavioural", "system_design"];
+
+  function renderAsk() {
+    if (!ui.ask) return;
+    const q = snap.question;
+    const offered = !!cfg.follow_ups && !!q && WRITTEN.includes(q.question_type) && !fu.data && !state.closed;
+    if (ui.askOffer) ui.askOffer.hidden = !offered;
+    ui.ask.disabled = fu.asking || !(state.revision > 0 || (ui.editor && ui.editor.value.trim()));
+  }
+
+  function renderFollowup() {
+    if (!ui.followup) return;
+    const f = fu.data;
+    ui.followup.hidden = !f;
+    if (!f) return;
+    ui.followup.dataset.status = f.status;
+    ui.followupLabel.textContent = f.provider_label ? `(${f.provider_label})` : "";
+    ui.followupBody.textContent = f.body || (f.status === "streaming" ? "…" : "");
+    ui.followupError.hidden = !f.error;
+    ui.followupError.textContent = f.error ? f.error.message : "";
+    if (!fu.dirty) ui.followupEditor.value = f.response.text;
+    ui.followupEditor.disabled = state.closed;
+    if (ui.followupStatus && !fu.dirty) ui.followupStatus.textContent = f.response.saved_at ? `saved ${new Date(Date.parse(f.response.saved_at) - clock.offset).toLocaleTimeString()}` : "";
+  }
+
+  /** A follow-up payload from the server replaces ours if it is the current question's. */
+  function takeFollowup(f) {
+    if (!f || !snap.question || f.question_id !== snap.question.id) return;
+    const same = fu.data && fu.data.id === f.id;
+    fu.data = f;
+    if (!same) {
+      fu.revision = f.response.revision;
+      fu.dirty = false;
+    } else fu.revision = Math.max(fu.revision, f.response.revision);
+    fu.asking = false;
+    renderFollowup();
+    renderAsk();
+  }
+
+  /** A streamed piece of the follow-up, at a code-point `offset`; a gap asks for the whole text. */
+  function followupDelta(data) {
+    if (!fu.data || fu.data.id !== data.id || fu.data.status !== "streaming") return;
+    const have = [...fu.data.body];
+    if (data.offset > have.length) {
+      socket.send({ type: "followup.text", ref: ref("ftext"), followup_id: data.id });
+      return;
+    }
+    // An overlap (a delta already in a `followup.text`) rewrites the same code points.
+    const merged = have.slice(0, data.offset).concat([...data.text]);
+    if (merged.length >= have.length) fu.data.body = merged.join("");
+    renderFollowup();
+  }
+
+  function saveFollowup() {
+    if (!fu.dirty || state.closed || !fu.data) return;
+    fu.revision += 1;
+    const sent = socket.send({ type: "followup.save", ref: ref("fsave"), followup_id: fu.data.id, revision: fu.revision, text: ui.followupEditor.value });
+    if (sent) {
+      fu.dirty = false;
+      if (ui.followupStatus) ui.followupStatus.textContent = "saving…";
+    } else {
+      fu.revision -= 1;
+      if (ui.followupStatus) ui.followupStatus.textContent = "not saved yet (offline): kept here, sent on reconnect";
     }
   }
 
@@ -195,11 +276,23 @@ function startRoom(root) {
       step.classList.toggle("current", step.dataset.position === String(data.session.position));
     }
     setStatus(data.answer.saved_at ? `saved ${new Date(Date.parse(data.answer.saved_at) - clock.offset).toLocaleTimeString()}` : "nothing saved yet");
+    const next = data.followup || null;
+    if (!next || !fu.data || next.id !== fu.data.id) {
+      fu.dirty = false;
+      fu.data = next;
+      fu.revision = next ? next.response.revision : 0;
+    } else {
+      fu.data = next;
+      fu.revision = Math.max(fu.revision, next.response.revision);
+    }
+    renderFollowup();
+    renderAsk();
   }
 
   function open(position) {
     if (state.closed || position < 1 || position > snap.session.question_total) return;
     save();
+    saveFollowup();
     state.dirty = false;
     socket.send({ type: "question.open", ref: ref("open"), position });
   }
@@ -210,8 +303,13 @@ function startRoom(root) {
       clock.sync(data.session.deadline, data.session.server_now);
       if (data.session.state !== "in_progress") setClosed("This interview is over: your last autosaved answers count.");
       const pending = state.dirty && data.question && snap.question && data.question.id === snap.question.id;
+      const fpending = fu.dirty && fu.data && data.followup && data.followup.id === fu.data.id;
       render(data);
       if (pending) save(); // text typed while offline goes out now
+      if (fpending) {
+        fu.dirty = true;
+        saveFollowup();
+      }
     },
     onEvent: (frame) => {
       if (frame.stream && frame.stream.startsWith("user.")) return personalEvent(frame); // this socket carries it
@@ -223,9 +321,18 @@ function startRoom(root) {
         ui.warning.textContent = `Extra time granted: ${Math.round(data.seconds / 60)} min.`;
       } else if (frame.event === "session.closed") {
         setClosed(data.state === "expired" ? "The time is up: your last autosaved answer counts." : "Submitted.");
+        window.location.assign(cfg.report_url); // the report page follows the grading live
       } else if (frame.event === "answer.saved") {
         const step = ui.progress.querySelector(`[data-position="${data.position}"]`);
         if (step) step.classList.add("answered");
+        if (snap.question && data.question_id === snap.question.id) {
+          state.revision = Math.max(state.revision, data.revision);
+          renderAsk();
+        }
+      } else if (frame.event === "followup.started" || frame.event === "followup.done") {
+        takeFollowup(data.followup);
+      } else if (frame.event === "followup.delta") {
+        followupDelta(data);
       }
     },
     onMessage: (frame) => {
@@ -239,7 +346,21 @@ function startRoom(root) {
       } else if (frame.type === "ack" && kind === "save") {
         setStatus(`saved ${new Date(Date.parse(frame.saved_at) - clock.offset).toLocaleTimeString()}`);
       } else if (frame.type === "ack" && kind === "submit") {
-        window.location.assign(cfg.history_url);
+        window.location.assign(cfg.report_url);
+      } else if (frame.type === "ack" && kind === "ask") {
+        fu.asking = false;
+        renderAsk();
+      } else if (frame.type === "ack" && kind === "fsave" && frame.duplicate) {
+        fu.revision = Math.max(fu.revision, frame.revision);
+        fu.dirty = true;
+      } else if (frame.type === "ack" && kind === "fsave") {
+        if (ui.followupStatus) ui.followupStatus.textContent = `saved ${new Date(Date.parse(frame.saved_at) - clock.offset).toLocaleTimeString()}`;
+      } else if (frame.type === "followup.text") {
+        if (fu.data && fu.data.id === frame.id) {
+          fu.data.body = frame.text;
+          fu.data.status = frame.status;
+          renderFollowup();
+        }
       } else if (frame.type === "question") {
         clock.sync(frame.session.deadline, frame.session.server_now);
         state.dirty = false;
@@ -247,6 +368,17 @@ function startRoom(root) {
       }
     },
     onError: (frame) => {
+      const kind = frame.ref ? state.refs.get(frame.ref) : undefined;
+      if (frame.ref) state.refs.delete(frame.ref);
+      if (kind === "ask") {
+        fu.asking = false;
+        renderAsk();
+      }
+      if ((kind === "fsave" || kind === "ask") && ui.followupStatus && !["deadline_passed", "session_closed"].includes(frame.code)) {
+        if (kind === "fsave") ui.followupStatus.textContent = frame.message;
+        else if (ui.askNote) ui.askNote.textContent = frame.message;
+        return;
+      }
       if (["deadline_passed", "session_closed"].includes(frame.code)) setClosed(frame.message);
       else if (frame.code === "question_closed") setStatus(frame.message);
       else if (frame.message) setStatus(frame.message);
@@ -262,7 +394,29 @@ function startRoom(root) {
     state.dirty = true;
     save();
   });
-  window.setInterval(save, AUTOSAVE_MS);
+  window.setInterval(() => {
+    save();
+    saveFollowup();
+  }, AUTOSAVE_MS);
+  if (ui.ask) {
+    ui.ask.addEventListener("click", () => {
+      if (state.closed || !snap.question || fu.data) return;
+      save(); // the interviewer follows up on the saved answer: send the latest first
+      fu.asking = true;
+      renderAsk();
+      socket.send({ type: "followup.request", ref: ref("ask"), question_id: snap.question.id });
+    });
+  }
+  if (ui.followupEditor) {
+    ui.followupEditor.addEventListener("input", () => {
+      fu.dirty = true;
+      if (ui.followupStatus) ui.followupStatus.textContent = "editing…";
+    });
+    ui.followupEditor.addEventListener("blur", saveFollowup);
+  }
+  ui.editor.addEventListener("input", renderAsk);
+  renderFollowup();
+  renderAsk();
   ui.previous.addEventListener("click", () => open(snap.session.position - 1));
   ui.next.addEventListener("click", () => open(snap.session.position + 1));
   ui.progress.addEventListener("click", (event) => {
@@ -324,9 +478,98 @@ function startWatch(root) {
   });
 }
 
+// ------------------------------------------------------------------ grading, live on the report page
+const READINESS = { ready: "Ready", almost_ready: "Almost ready", not_ready: "Not ready yet" };
+
+function startReport(root) {
+  const cfg = config("report-live-config");
+  if (!cfg) return;
+  const $ = (selector) => root.querySelector(selector);
+  const status = $("[data-grading-status]");
+  const list = $("[data-grading-answers]");
+  const done = $("[data-grading-report]");
+  const scored = new Map(); // answer_id -> the `answer.scored` payload
+  let total = 0;
+  let graded = false;
+
+  function line(answer) {
+    let item = list.querySelector(`[data-answer-id="${answer.answer_id}"]`);
+    if (!item) {
+      item = document.createElement("li");
+      item.className = "card";
+      item.dataset.answerId = String(answer.answer_id);
+      item.dataset.position = String(answer.position);
+      const after = [...list.children].find((node) => Number(node.dataset.position) > answer.position);
+      list.insertBefore(item, after || null);
+    }
+    item.dataset.band = answer.band;
+    const head = document.createElement("p");
+    const score = document.createElement("strong");
+    score.dataset.answerScore = "";
+    score.textContent = `${answer.score}/100`;
+    head.append(`${answer.position}. `, score, ` · ${answer.band}${answer.offline ? " · offline evaluator" : ""}`);
+    const explanation = document.createElement("p");
+    explanation.textContent = answer.explanation;
+    item.replaceChildren(head, explanation);
+    if (answer.tip) {
+      const tip = document.createElement("p");
+      tip.textContent = `Tip: ${answer.tip}`;
+      item.append(tip);
+    }
+  }
+
+  function progress() {
+    if (graded) status.textContent = "Scored: your report is ready.";
+    else status.textContent = total ? `Scoring ${Math.min(scored.size + 1, total)} of ${total}…` : "Scoring…";
+    status.dataset.scored = String(scored.size);
+  }
+
+  function report(payload) {
+    graded = true;
+    root.dataset.state = "graded";
+    $("[data-live-overall]").textContent = String(payload.overall);
+    $("[data-live-readiness]").textContent = READINESS[payload.readiness] || payload.readiness;
+    const reasons = $("[data-live-reasons]");
+    reasons.replaceChildren(
+      ...payload.reasons.map((reason) => {
+        const item = document.createElement("li");
+        item.textContent = reason;
+        return item;
+      }),
+    );
+    done.hidden = false;
+    progress();
+  }
+
+  function take(answer) {
+    scored.set(answer.answer_id, answer);
+    line(answer);
+    progress();
+  }
+
+  connect(cfg.socket, {
+    onSnapshot: (frame) => {
+      const grading = frame.data.grading;
+      if (!grading) return;
+      total = grading.total;
+      for (const answer of grading.answers) take(answer);
+      if (grading.report) report(grading.report);
+      progress();
+    },
+    onEvent: (frame) => {
+      if (frame.stream && frame.stream.startsWith("user.")) return personalEvent(frame);
+      const data = frame.data || {};
+      if (frame.event === "answer.scored") take(data.answer);
+      else if (frame.event === "session.graded") report(data.report);
+    },
+  });
+}
+
 const check = document.querySelector("[data-interview-check]");
 if (check) startCheck(check);
 const room = document.querySelector("[data-interview-room]");
 if (room) startRoom(room);
 const watch = document.querySelector("[data-interview-watch]");
 if (watch) startWatch(watch);
+const live = document.querySelector("[data-report-live]");
+if (live) startReport(live);
