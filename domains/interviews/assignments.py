@@ -45,6 +45,7 @@ from django.utils.translation import gettext, gettext_lazy
 from domains.accounts.models import Organisation, Role, User
 from domains.accounts.selectors import roles_for_user
 from domains.common.errors import Refusal
+from domains.common.limits import hourly_allowance_take
 from domains.common.validation import is_storable
 from domains.compliance.services import audit_record
 from domains.interviews import content
@@ -53,7 +54,6 @@ from domains.interviews.notices import notice_assigned
 from domains.invitations.assignments import MailAttachment, assignment_kind
 from domains.invitations.services import invitation_create
 from domains.mail.services import site_url
-from realtime.ratelimit import Bucket, take
 
 log = structlog.get_logger(__name__)
 
@@ -156,16 +156,12 @@ def _normalised_email(email: str) -> str:
 
 
 def _check_rate(*, actor: User) -> None:
-    per_hour = float(settings.INTERVIEWS_ASSIGNMENTS_PER_HOUR)
-    if per_hour <= 0:
-        return
-    decision = take(f"interviews:assign:{actor.pk}", Bucket.per_hour(per_hour))
-    if not decision.allowed:
-        raise AssignmentError(
-            "rate_limited",
-            gettext("You have created many assessments in the last hour; please try again later."),
-            retry_after=decision.retry_after,
-        )
+    hourly_allowance_take(
+        key=f"interviews:assign:{actor.pk}",
+        per_hour=float(settings.INTERVIEWS_ASSIGNMENTS_PER_HOUR),
+        message=gettext("You have created many assessments in the last hour; please try again later."),
+        refusal=AssignmentError,
+    )
 
 
 def _resolve_candidate(*, organisation: Organisation, candidate_id: int | None, email: str) -> tuple[User | None, str]:

@@ -38,6 +38,7 @@ from domains.accounts.selectors import roles_for_user
 from domains.ai.providers import AIError, ChatOptions
 from domains.ai.services import ai_quota_admit, chat_complete, provider_for
 from domains.common.errors import Refusal
+from domains.common.limits import hourly_allowance_take
 from domains.common.validation import is_storable
 from domains.compliance.services import audit_record
 from domains.interviews import catalogue
@@ -52,7 +53,6 @@ from domains.interviews.models import (
     QuestionStatus,
     QuestionType,
 )
-from realtime.ratelimit import Bucket, take
 from workers import enqueue
 
 log = structlog.get_logger(__name__)
@@ -346,16 +346,12 @@ def _slug_for(*, organisation: Organisation, title: str) -> str:
 
 
 def _check_create_rate(*, user: User) -> None:
-    per_hour = float(settings.INTERVIEWS_TEMPLATE_CREATE_PER_HOUR)
-    if per_hour <= 0:
-        return
-    decision = take(f"interviews:template_create:{user.pk}", Bucket.per_hour(per_hour))
-    if not decision.allowed:
-        raise ContentError(
-            "rate_limited",
-            gettext("You have created many templates in the last hour; please try again later."),
-            retry_after=decision.retry_after,
-        )
+    hourly_allowance_take(
+        key=f"interviews:template_create:{user.pk}",
+        per_hour=float(settings.INTERVIEWS_TEMPLATE_CREATE_PER_HOUR),
+        message=gettext("You have created many templates in the last hour; please try again later."),
+        refusal=ContentError,
+    )
 
 
 @transaction.atomic

@@ -46,6 +46,7 @@ from domains.ai.providers import AIError, ChatOptions
 from domains.ai.selectors import ai_feature_settings
 from domains.ai.services import chat_complete, provider_for
 from domains.common.errors import Refusal
+from domains.common.limits import hourly_allowance_take
 from domains.common.validation import is_storable
 from domains.compliance.services import audit_record
 from domains.interviews import rules, selectors
@@ -64,7 +65,6 @@ from domains.interviews.models import (
     SessionState,
 )
 from realtime.publish import publish_on_commit
-from realtime.ratelimit import Bucket, take
 from realtime.streams import interview_session_stream
 
 log = structlog.get_logger(__name__)
@@ -903,13 +903,12 @@ def _override_check(score: Any, reason: Any) -> tuple[int, str]:
 
 
 def _override_rate(*, user: User) -> None:
-    per_hour = int(settings.INTERVIEWS_OVERRIDES_PER_HOUR)
-    if per_hour and not (decision := take(f"interviews:override:{user.pk}", Bucket.per_hour(per_hour))).allowed:
-        raise EvaluationError(
-            "rate_limited",
-            gettext("You changed many scores recently; please try again later."),
-            retry_after=max(1.0, decision.retry_after),
-        )
+    hourly_allowance_take(
+        key=f"interviews:override:{user.pk}",
+        per_hour=float(settings.INTERVIEWS_OVERRIDES_PER_HOUR),
+        message=gettext("You changed many scores recently; please try again later."),
+        refusal=EvaluationError,
+    )
 
 
 def score_override(

@@ -52,6 +52,7 @@ from domains.ai.providers.base import (
 )
 from domains.ai.replies import ReplyOutcome, replies_sweep, reply_finish, reply_run_once, reply_stream
 from domains.ai.services import ai_quota_admit, provider_for
+from domains.common.limits import hourly_allowance_take
 from domains.interviews import selectors
 from domains.interviews.events import FOLLOWUP_DELTA, FollowUpDone, FollowUpSaved, FollowUpStarted
 from domains.interviews.models import Answer, FollowUp, FollowUpStatus, InterviewSession, Question, QuestionType
@@ -63,7 +64,6 @@ from domains.interviews.services import (
     session_lock_for_candidate,
 )
 from realtime.publish import publish_on_commit
-from realtime.ratelimit import Bucket, take
 from realtime.streams import INTERVIEW_FOLLOWUP, interview_session_stream, reply_job_key
 from workers import enqueue
 
@@ -72,7 +72,6 @@ log = structlog.get_logger(__name__)
 FOLLOWUP_TASK = "workers.tasks.interviews.interview_followup_task"
 AI_FEATURE = "interview"
 FOLLOWUP_TYPES = frozenset({QuestionType.OPEN, QuestionType.BEHAVIOURAL, QuestionType.SYSTEM_DESIGN})
-FOLLOWUPS_PER_HOUR_DEFAULT = 20
 FOLLOWUP_MAX_TOKENS = 200
 OFFLINE_LABEL = "offline interviewer"
 OFFLINE_MODEL = "offline-interviewer-1"
@@ -165,16 +164,12 @@ def _stream(session: InterviewSession) -> str:
 
 
 def _check_rate(*, user: User) -> None:
-    per_hour = int(getattr(settings, "INTERVIEWS_FOLLOWUPS_PER_HOUR", FOLLOWUPS_PER_HOUR_DEFAULT))
-    if per_hour <= 0:
-        return
-    decision = take(f"interviews:followup:{user.pk}", Bucket.per_hour(per_hour))
-    if not decision.allowed:
-        raise SessionRefusal(
-            "rate_limited",
-            gettext("You asked for many follow-up questions recently; try again later."),
-            retry_after=max(1.0, decision.retry_after),
-        )
+    hourly_allowance_take(
+        key=f"interviews:followup:{user.pk}",
+        per_hour=float(settings.INTERVIEWS_FOLLOWUPS_PER_HOUR),
+        message=gettext("You asked for many follow-up questions recently; try again later."),
+        refusal=SessionRefusal,
+    )
 
 
 def _label(session: InterviewSession) -> str:

@@ -32,6 +32,7 @@ from django.utils.translation import gettext
 
 from domains.accounts.models import Organisation, User
 from domains.common.errors import Refusal
+from domains.common.limits import hourly_allowance_take
 from domains.compliance.services import audit_record
 from domains.interviews import content, selectors
 from domains.interviews.events import AnswerSaved, IntegritySignalled, QuestionOpened, SessionClosed, TimeExtended
@@ -45,7 +46,6 @@ from domains.interviews.models import (
     SessionState,
 )
 from realtime.publish import publish_on_commit
-from realtime.ratelimit import Bucket, take
 from realtime.streams import interview_session_stream
 from workers import enqueue
 
@@ -104,14 +104,12 @@ def _check_assignment(*, assignment: InterviewAssignment, user: User, template_i
 
 
 def _check_start_rate(*, user: User) -> None:
-    per_hour = int(settings.INTERVIEWS_SESSION_STARTS_PER_HOUR)
-    if per_hour <= 0:
-        return
-    decision = take(f"interviews:start:{user.pk}", Bucket(per_hour, per_hour / 3600))
-    if not decision.allowed:
-        raise SessionRefusal(
-            "rate_limited", gettext("Too many interviews started; try again later."), retry_after=decision.retry_after
-        )
+    hourly_allowance_take(
+        key=f"interviews:start:{user.pk}",
+        per_hour=float(settings.INTERVIEWS_SESSION_STARTS_PER_HOUR),
+        message=gettext("Too many interviews started; try again later."),
+        refusal=SessionRefusal,
+    )
 
 
 def interview_session_start(

@@ -33,13 +33,13 @@ from domains.accounts.branding import organisation_mail_brand
 from domains.accounts.models import Membership, MemberSuspension, Organisation, Role, User
 from domains.accounts.services import membership_grant, organisation_switch
 from domains.common.errors import Refusal
+from domains.common.limits import hourly_allowance_take
 from domains.compliance.services import audit_record, consent_missing, consent_record, policy_current_list
 from domains.invitations.assignments import assignment_find, assignments_attachments, assignments_check
 from domains.invitations.models import Invitation, InvitationStatus
 from domains.invitations.notices import notice_accepted
 from domains.invitations.rules import roles_invitable
 from domains.mail.services import mail_queue, mail_render, site_url
-from realtime.ratelimit import Bucket, take
 
 log = structlog.get_logger(__name__)
 
@@ -78,16 +78,12 @@ def _normalised_email(email: str) -> str:
 def _check_send_rate(*, sender: User) -> None:
     """One person's invitation emails, new or again (INVITATION_SEND_PER_HOUR): mail is not free,
     and an address must not be flooded. Taken before anything is written."""
-    per_hour = float(settings.INVITATION_SEND_PER_HOUR)
-    if per_hour <= 0:
-        return
-    decision = take(f"invitations:send:{sender.pk}", Bucket.per_hour(per_hour))
-    if not decision.allowed:
-        raise InvitationError(
-            "rate_limited",
-            gettext("You have sent many invitations in the last hour; please try again later."),
-            retry_after=decision.retry_after,
-        )
+    hourly_allowance_take(
+        key=f"invitations:send:{sender.pk}",
+        per_hour=float(settings.INVITATION_SEND_PER_HOUR),
+        message=gettext("You have sent many invitations in the last hour; please try again later."),
+        refusal=InvitationError,
+    )
 
 
 def _send(invitation: Invitation) -> Invitation:
