@@ -2,6 +2,7 @@
 with an Origin header, the Origin check and then the session cookie (or a ticket); without one,
 only a valid single-use ticket (app clients, docs/token-auth.md)."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -25,3 +26,11 @@ application = ProtocolTypeRouter(
         "websocket": HandshakeGate(browser=AuthMiddlewareStack(socket_routes), routes=socket_routes),
     }
 )
+
+# One server process holds every socket's state, and CPython's full collections walk all of it: at
+# 500 interview sockets they paused the process for 320-440 ms several times a minute (bench S4).
+# What startup built (Django, the URL conf, the models) lives as long as the process: freeze it out
+# of the collector's walks, and collect the youngest generation less often, so objects that live for
+# one message die before they are promoted (docs/stack-notes.md §28).
+gc.freeze()
+gc.set_threshold(10_000, 10, 10)

@@ -393,6 +393,7 @@ def run_sockets(
         await wait_until(lambda: all(s.replied is not None or s.error for s in run.saves.values()), drain)
         result["cpu"] = meter.stop()
         result["save_seconds"] = round(time.time() - t0, 1)
+        result["started"] = t0
         await close_all(conns)
 
     asyncio.run(go())
@@ -421,6 +422,14 @@ def run_sockets(
                 1 for s in on_time if s.error and not s.error.startswith("send") and s.session_id not in run.deadlines
             ),
             "ack_ms": summary(acked_ms, scale=1),
+            # Each socket's first save, second, ...: a backlog left by the connects shows in the first.
+            "ack_ms_by_round": {
+                str(n + 1): summary(
+                    [1000 * s.latency for s in on_time if s.acked and s.latency is not None and s.revision == n + 1],
+                    scale=1,
+                )
+                for n in range(4)
+            },
             # p99 counting every save without a reply as slower than all: None when it falls on one
             "ack_p99_ms_counting_unanswered": _round(percentile_with_missing(acked_ms, unanswered_on_time, 99)),
             "late": {

@@ -5,9 +5,12 @@ services, so running it again changes nothing. A domain's demo data goes here; c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from domains.accounts.models import Organisation, Role, User
 from domains.accounts.services import membership_grant
@@ -288,15 +291,77 @@ def seed_invitations(organisation: Organisation) -> None:
 DEMO_INTERVIEW_SLUG = "demo-onboarding-screen"
 
 
+DEMO_ASSESSMENT_TEMPLATE = "python-backend-junior"  # a public catalogue template
+DEMO_ASSESSMENT_DAYS = 14
+DEMO_ASSESSMENT_ATTEMPTS = 2
+
+
 def seed_interviews(organisation: Organisation) -> None:
     """The public interview catalogue (idempotent by slug and position), one template of the demo
-    organisation's own (written by staff@) and offline drafts waiting in its review queue; a second
-    run adds nothing."""
+    organisation's own (written by staff@, with the AI interviewer's follow-ups on) and offline
+    drafts waiting in its review queue, and an open assessment for candidate@; a second run adds
+    nothing."""
+    from domains.interviews import content
+
+    content.seed_public_templates()
+    seed_interview_template(organisation)
+    seed_interview_followups(organisation)
+    seed_interview_assessment(organisation)
+
+
+def seed_interview_followups(organisation: Organisation) -> None:
+    """At least one template candidate@ can practise offers follow-ups: if none does (public
+    catalogue templates never do), the demo organisation's own template is switched on."""
+    from domains.interviews.models import InterviewTemplate
+
+    visible = InterviewTemplate.objects.filter(is_active=True).filter(
+        Q(organisation=None) | Q(organisation=organisation)
+    )
+    if visible.filter(follow_ups=True).exists():
+        return
+    InterviewTemplate.objects.filter(organisation=organisation, slug=DEMO_INTERVIEW_SLUG).update(
+        follow_ups=True, updated_at=timezone.now()
+    )
+
+
+def seed_interview_assessment(organisation: Organisation) -> None:
+    """candidate@ has an assessment on a public template, assigned by staff@ through the service
+    (audited; the candidate is notified): open from the seed's run for DEMO_ASSESSMENT_DAYS days,
+    DEMO_ASSESSMENT_ATTEMPTS attempts, reviewed by mentor@. While one still open or upcoming
+    exists, a run adds none; once it has closed, the next run assigns a fresh one."""
+    from domains.interviews.assignments import assignment_create
+    from domains.interviews.models import InterviewAssignment, InterviewTemplate
+
+    template = InterviewTemplate.objects.filter(organisation=None, slug=DEMO_ASSESSMENT_TEMPLATE).first()
+    if template is None:
+        return
+    candidate, now = _demo_user("candidate"), timezone.now()
+    if InterviewAssignment.objects.filter(
+        organisation=organisation, template=template, candidate=candidate, closes_at__gt=now
+    ).exists():
+        return
+    try:
+        assignment_create(
+            organisation=organisation,
+            actor=_demo_user("staff"),
+            template_id=template.pk,
+            candidate_id=candidate.pk,
+            reviewer_id=_demo_user("mentor").pk,
+            opens_at=now,
+            closes_at=now + timedelta(days=DEMO_ASSESSMENT_DAYS),
+            attempts_allowed=DEMO_ASSESSMENT_ATTEMPTS,
+            now=now,
+        )
+    except Refusal:
+        return  # someone changed the demo's roles: it keeps its state
+
+
+def seed_interview_template(organisation: Organisation) -> None:
+    """The demo organisation's own template, by staff@, and two offline drafts for its review queue."""
     from domains.interviews import content
     from domains.interviews.catalogue import bands
     from domains.interviews.models import InterviewTemplate
 
-    content.seed_public_templates()
     if InterviewTemplate.objects.filter(organisation=organisation, slug=DEMO_INTERVIEW_SLUG).exists():
         return
     staff = _demo_user("staff")
@@ -309,6 +374,7 @@ def seed_interviews(organisation: Organisation) -> None:
         difficulty="easy",
         level="junior",
         duration_minutes=15,
+        follow_ups=True,
         rubric="Clear, customer-minded answers that name the first concrete step.",
         questions=[
             {

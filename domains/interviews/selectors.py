@@ -27,11 +27,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def session_questions(*, session: InterviewSession) -> list[Question]:
-    """The questions this session asks, in order: the template's first `question_count`."""
-    return list(
-        Question.objects.filter(template_id=session.template_id).order_by("position")[: session.template.question_count]
-    )
+def session_questions(*, session: InterviewSession, fields: tuple[str, ...] = ()) -> list[Question]:
+    """The questions this session asks, in order: the template's first `question_count` (only
+    `fields` of them loaded, where given)."""
+    rows = Question.objects.filter(template_id=session.template_id).order_by("position")
+    if fields:
+        rows = rows.only("id", "position", *fields)
+    return list(rows[: session.template.question_count])
 
 
 def question_seconds(question: Question) -> int | None:
@@ -208,3 +210,29 @@ def session_list_watched(*, user: User, organisation: Organisation | None) -> Qu
     if Role.MENTOR not in roles:
         rows = rows.filter(assignment__reviewer_id=user.pk)
     return rows.order_by("deadline", "id")
+
+
+# ---------------------------------------------------------------- the mentor's live view
+def followups_for_session(*, session: InterviewSession) -> list[FollowUp]:
+    """Every follow-up of the session (at most one per answer), by the question's position."""
+    return list(
+        FollowUp.objects.select_related("answer__question")
+        .filter(session=session)
+        .order_by("answer__question__position", "pk")
+    )
+
+
+def watch_followups(session: InterviewSession) -> list[FollowUpPayload]:
+    """What the session's watchers see of the AI interviewer: each follow-up (its text so far while
+    it streams) and the candidate's saved response, by the question's position. For watchers only:
+    call it after `session_get_for_watcher`."""
+    return [followup_payload(followup) for followup in followups_for_session(session=session)]
+
+
+def watch_questions(session: InterviewSession) -> list[dict[str, Any]]:
+    """The session's questions as the watch page labels them: id, position and prompt (no key,
+    reference answer or band)."""
+    return [
+        {"id": question.pk, "position": index, "prompt": question.prompt}
+        for index, question in enumerate(session_questions(session=session, fields=("prompt",)), start=1)
+    ]

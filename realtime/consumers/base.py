@@ -577,15 +577,21 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, code: str, message: str, *, ref: Any = None, **extra: Any) -> None:
         await self.send_json(with_ref({"type": "error", "code": code, "message": message, **extra}, ref))
 
-    async def run_action(self, message: ClientMessage, action: Callable[[], dict[str, Any] | None]) -> None:
+    async def run_action(
+        self, message: ClientMessage, action: Callable[[], dict[str, Any] | None], *, shared_thread: bool = True
+    ) -> None:
         """Run one service call in the database thread and answer with its reply, or an `error` frame:
         a `Refusal` says why; a missing object is `not_found`; anything else is `server_error`, and
         the socket stays open (the service's transaction rolled back, so nothing changed). Nothing
-        runs once the socket is closing."""
+        runs once the socket is closing.
+
+        `shared_thread=False` runs it on the loop's thread pool instead of the one thread every
+        `database_sync_to_async` call shares (docs/stack-notes.md §17): for frequent, self-contained
+        writes (autosaves) whose service takes its own row lock, so they overlap their round trips."""
         if self.closing:
             return
         try:
-            reply = await database_sync_to_async(action)()
+            reply = await database_sync_to_async(action, thread_sensitive=shared_thread)()
         except Refusal as refusal:
             extra: dict[str, Any] = {}
             if refusal.retry_after is not None:

@@ -180,7 +180,8 @@ class InterviewConsumer(StreamConsumer):
                 "duplicate": not stored,
             }
 
-        await self.run_action(message, save)
+        # Off the shared database thread: autosaves are the room's hot path (bench S4).
+        await self.run_action(message, save, shared_thread=False)
 
     async def handle_question_open(self, message: QuestionOpenMessage) -> None:
         def open_question() -> dict[str, Any]:
@@ -257,7 +258,8 @@ class InterviewConsumer(StreamConsumer):
                 "duplicate": not stored,
             }
 
-        await self.run_action(message, save)
+        # Off the shared database thread: autosaves are the room's hot path (bench S4).
+        await self.run_action(message, save, shared_thread=False)
 
     async def handle_followup_text(self, message: FollowUpTextMessage) -> None:
         def text() -> dict[str, Any]:

@@ -46,6 +46,7 @@ class OrgObjects:
     interview_session: Any  # the candidate's, in progress
     interview_answer: Any  # the candidate's answer in it
     interview_draft: Any  # a drafted question waiting for review
+    interview_assignment: Any  # the candidate's assessment of the interview template, open now
 
 
 @dataclass
@@ -167,6 +168,23 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
         user=users["staff"],
         proposals=[{**question_data(prompt=f"{prefix} drafted?"), "choices": [], "answer_key": []}],
     )[0]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from domains.interviews import assignments as interview_assignments
+
+    opens = timezone.now() - timedelta(hours=1)
+    interview_assignment = interview_assignments.assignment_create(
+        organisation=organisation,
+        actor=users["staff"],
+        template_id=interview_template.pk,
+        opens_at=opens,
+        closes_at=opens + timedelta(days=7),
+        attempts_allowed=2,
+        candidate_id=users["candidate"].pk,
+        reviewer_id=users["mentor"].pk,
+    )
     return OrgObjects(
         organisation=organisation,
         users=users,
@@ -188,6 +206,7 @@ def _seed_org(prefix: str, documents: list[Any]) -> OrgObjects:
         interview_session=interview_session,
         interview_answer=interview_answer,
         interview_draft=interview_draft,
+        interview_assignment=interview_assignment,
     )
 
 

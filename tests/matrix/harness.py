@@ -128,6 +128,7 @@ _PARAM_DEFAULTS = {
     "template_id": "interview_template",
     "draft_id": "interview_draft",
     "answer_id": "interview_answer",
+    "assignment_id": "interview_assignment",
 }
 
 _SKIPS = {
@@ -356,6 +357,14 @@ class Refs:
         if ref.startswith("="):
             value = ref[1:]
             return value, value, value, False
+        if ref.startswith("when:"):
+            # A moment this many seconds from now, as ISO 8601 (windows that must lie ahead).
+            from datetime import timedelta
+
+            from django.utils import timezone
+
+            moment = (timezone.now() + timedelta(seconds=int(ref[5:]))).isoformat()
+            return moment, moment, moment, False
         if ref == "policy":
             return self.world.policy_kind, self.world.policy_kind, "matrix-missing", False
         if ref.startswith("ct:"):
@@ -397,6 +406,7 @@ class Refs:
             "interview_session",
             "interview_answer",
             "interview_draft",
+            "interview_assignment",
         ):
             return getattr(objects, kind).pk
         if kind == "organisation":

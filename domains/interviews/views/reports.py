@@ -5,7 +5,8 @@
   watchers (mentors of its organisation, the assignment's reviewer, with that organisation bound)
   see it too and get an override form per answer. Anyone else, and a missing id: 404. Before
   grading the page says the answers are being scored and follows the session's socket: "Scoring
-  2 of 5…", each answer's score and band as it arrives, then the report. Candidate-safe for every viewer: no
+  2 of 5…", each answer's score and band as it arrives; once graded the page fetches itself again
+  and the stored report replaces the live view in place (no reload). Candidate-safe for every viewer: no
   reference answer, answer key or band descriptor.
 - `GET /interviews/sessions/<id>/report.pdf`: the same report as a PDF download (fpdf2), for the
   same people, once graded (before: 404). Noto Sans (the `fontpkg-noto-sans` wheel) is embedded,

@@ -9,18 +9,22 @@
   with follow-ups, "Ask the interviewer" under a saved written answer. After submitting (or when
   the time is up) the candidate goes to the report page.
 - `my_interviews`: the candidate's history, and for mentors/reviewers the sessions they may watch.
-- `session_watch`: the mentor's live view (progress, time left) and the extra-time form.
+- `session_watch`: the mentor's live view (progress, time left, the AI interviewer's follow-ups and
+  the candidate's responses) and the extra-time form; `session_watch_followups`: its follow-ups as
+  JSON, which the page reloads when a response is saved.
 - `session_submit`, `session_grant`: the no-script fallbacks of the socket's messages (submit then
   opens the report page, which shows the grading as it happens).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -158,8 +162,25 @@ class GrantForm(forms.Form):
 @require_GET
 def session_watch_view(request: AuthenticatedRequest, session_id: str) -> HttpResponse:
     session = selectors.session_get_for_watcher(user=request.user, session_id=_id(session_id))
-    config = {"socket": f"/ws/interviews/{session.pk}/", "session_id": session.pk}
+    questions = selectors.watch_questions(session)
+    payloads = selectors.watch_followups(session)
+    config = {
+        "socket": f"/ws/interviews/{session.pk}/",
+        "session_id": session.pk,
+        "followups_url": reverse("interviews:session_watch_followups", args=[session.pk]),
+        "questions": questions,
+        "followups": payloads,
+    }
     snapshot = selectors.session_snapshot(session)
+    labels = {question["id"]: question for question in questions}
+    followups = [
+        {
+            **followup,
+            "question": labels.get(followup["question_id"]),
+            "saved": datetime.fromisoformat(saved) if (saved := followup["response"]["saved_at"]) else None,
+        }
+        for followup in payloads
+    ]
     return render(
         request,
         "interviews/watch.html",
@@ -167,11 +188,23 @@ def session_watch_view(request: AuthenticatedRequest, session_id: str) -> HttpRe
             "session": session,
             "snapshot": snapshot,
             "answered": sum(1 for item in snapshot["progress"] if item["answered"]),
+            "followups": followups,
             "watch_config": config,
             "form": GrantForm(),
             "may_grant": rules.may_grant_time(user=request.user, session=session),
         },
     )
+
+
+@login_required
+@require_GET
+def session_watch_followups_view(request: AuthenticatedRequest, session_id: str) -> JsonResponse:
+    """The live view's follow-ups as JSON (`{"followups": [FollowUp, ...]}`, by position): the page
+    reloads them when the socket says a response was saved (`followup.saved` carries no text)."""
+    session = selectors.session_get_for_watcher(user=request.user, session_id=_id(session_id))
+    response = JsonResponse({"followups": selectors.watch_followups(session)})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -218,5 +251,10 @@ urls: list[URLPattern] = [
     path("sessions/<str:session_id>/", session_room_view, name="session_room"),
     path("sessions/<str:session_id>/submit/", session_submit_view, name="session_submit"),
     path("sessions/<str:session_id>/watch/", session_watch_view, name="session_watch"),
+    path(
+        "sessions/<str:session_id>/watch/followups/",
+        session_watch_followups_view,
+        name="session_watch_followups",
+    ),
     path("sessions/<str:session_id>/grant/", session_grant_view, name="session_grant"),
 ]

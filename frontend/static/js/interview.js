@@ -450,13 +450,147 @@ function startWatch(root) {
     const node = $(selector);
     if (node) node.textContent = String(text);
   };
-  connect(cfg.socket, {
+
+  // The AI interviewer's follow-ups and the candidate's responses, by follow-up id. The socket
+  // streams the questions (`followup.started`, `.delta`, `.done`); `followup.saved` carries no
+  // text, so the page reloads the follow-ups (JSON) to show the saved response.
+  const list = $("[data-followups]");
+  const empty = $("[data-followups-empty]");
+  const questions = new Map((cfg.questions || []).map((q) => [q.id, q]));
+  const followups = new Map();
+  const load = { busy: false, again: false };
+  let socket = null;
+
+  const at = (moment) => new Date(Date.parse(moment) - clock.offset).toLocaleTimeString();
+
+  /** The follow-up's list item: the server-rendered one, else a new one in question order. */
+  function item(f) {
+    let node = list.querySelector(`[data-followup-id="${f.id}"]`);
+    if (node) return node;
+    node = document.createElement("li");
+    node.className = "card question followup";
+    node.dataset.followupId = String(f.id);
+    node.dataset.questionId = String(f.question_id);
+    const part = (tag, name, className) => {
+      const child = document.createElement(tag);
+      child.setAttribute(name, "");
+      if (className) child.className = className;
+      return child;
+    };
+    const head = document.createElement("p");
+    head.className = "followup-head";
+    const title = document.createElement("strong");
+    title.append("Question ", part("span", "data-followup-position"));
+    head.append(title, ": ", part("span", "data-followup-prompt", "prompt"));
+    const asks = document.createElement("p");
+    const asksTitle = document.createElement("strong");
+    asksTitle.textContent = "The interviewer asks";
+    asks.append(asksTitle, " ", part("span", "data-followup-label", "muted"), " ", part("span", "data-followup-status", "muted"));
+    const error = part("p", "data-followup-error", "muted");
+    error.hidden = true;
+    const responds = document.createElement("p");
+    const respondsTitle = document.createElement("strong");
+    respondsTitle.textContent = "The candidate's response";
+    responds.append(respondsTitle, " ", part("span", "data-followup-saved", "muted"));
+    node.append(head, asks, part("p", "data-followup-body", "prompt followup-question"), error, responds, part("p", "data-followup-response", "prompt followup-response"));
+    const position = positionOf(f);
+    const after = [...list.children].find((other) => positionOf({ question_id: Number(other.dataset.questionId), position: 0 }) > position);
+    list.insertBefore(node, after || null);
+    return node;
+  }
+
+  function positionOf(f) {
+    const question = questions.get(f.question_id);
+    return question ? question.position : f.position;
+  }
+
+  function draw(f) {
+    if (!list) return;
+    const node = item(f);
+    const text = (name, value) => {
+      const child = node.querySelector(`[${name}]`);
+      if (child) child.textContent = value;
+    };
+    const question = questions.get(f.question_id);
+    node.dataset.status = f.status;
+    text("data-followup-position", String(positionOf(f)));
+    if (question) text("data-followup-prompt", question.prompt);
+    text("data-followup-label", f.provider_label ? `(${f.provider_label})` : "");
+    text("data-followup-status", f.status === "streaming" ? "streaming…" : f.status === "complete" ? "" : f.status);
+    text("data-followup-body", f.body);
+    const error = node.querySelector("[data-followup-error]");
+    if (error) {
+      error.hidden = !f.error;
+      error.textContent = f.error ? f.error.message : "";
+    }
+    text("data-followup-saved", f.response.revision ? `revision ${f.response.revision}, saved ${at(f.response.saved_at)}` : "nothing saved yet");
+    text("data-followup-response", f.response.text);
+    if (empty) empty.hidden = true;
+  }
+
+  /** A follow-up from the server (an event, a snapshot or a reload): never go back to an older
+   * state of it (a reload answered after `followup.done`, a response revision already shown). */
+  function take(f) {
+    if (!f) return;
+    const old = followups.get(f.id);
+    let next = { ...f };
+    if (old) {
+      if (old.status !== "streaming" && f.status === "streaming") next = { ...next, status: old.status, body: old.body, error: old.error };
+      else if (old.status === "streaming" && f.status === "streaming" && [...old.body].length > [...f.body].length) next.body = old.body;
+      if (old.response.revision > f.response.revision) next.response = old.response;
+    }
+    followups.set(f.id, next);
+    draw(next);
+  }
+
+  /** Reload every follow-up (one request at a time; events during one ask for one more). */
+  async function reload() {
+    if (!cfg.followups_url) return;
+    if (load.busy) {
+      load.again = true;
+      return;
+    }
+    load.busy = true;
+    try {
+      const response = await fetch(cfg.followups_url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok) for (const f of (await response.json()).followups) take(f);
+    } catch {
+      // offline: the next event, or the reconnect's snapshot, reloads
+    } finally {
+      load.busy = false;
+      if (load.again) {
+        load.again = false;
+        reload();
+      }
+    }
+  }
+
+  /** A streamed piece of a follow-up at a code-point `offset`; a gap asks for the whole text. */
+  function delta(data) {
+    const f = followups.get(data.id);
+    if (!f) return void reload(); // started before we knew it: fetch it whole
+    if (f.status !== "streaming") return;
+    const have = [...f.body];
+    if (data.offset > have.length) {
+      if (socket) socket.send({ type: "followup.text", followup_id: data.id });
+      return;
+    }
+    const merged = have.slice(0, data.offset).concat([...data.text]);
+    if (merged.length >= have.length) f.body = merged.join("");
+    draw(f);
+  }
+
+  for (const f of cfg.followups || []) followups.set(f.id, f);
+
+  socket = connect(cfg.socket, {
     onSnapshot: (frame) => {
       const data = frame.data;
       clock.sync(data.session.deadline, data.session.server_now);
       set("[data-question-number]", data.session.position);
       set("[data-answered]", data.progress.filter((p) => p.answered).length);
       set("[data-session-state]", data.session.state);
+      take(data.followup);
+      reload(); // catch up with what happened before (or while away from) the socket
     },
     onEvent: (frame) => {
       if (frame.stream && frame.stream.startsWith("user.")) return personalEvent(frame);
@@ -470,10 +604,24 @@ function startWatch(root) {
       } else if (frame.event === "integrity.signalled") {
         set("[data-paste]", data.paste_count);
         set("[data-focus]", data.focus_loss_count);
+      } else if (frame.event === "followup.started" || frame.event === "followup.done") {
+        take(data.followup);
+      } else if (frame.event === "followup.delta") {
+        delta(data);
+      } else if (frame.event === "followup.saved") {
+        const known = followups.get(data.followup_id);
+        if (!known || known.response.revision < data.revision) reload();
       }
     },
     onMessage: (frame) => {
       if (frame.type === "clock") clock.sync(frame.deadline, frame.server_now);
+      else if (frame.type === "followup.text") {
+        const f = followups.get(frame.id);
+        if (!f) return void reload();
+        f.body = frame.text;
+        f.status = frame.status;
+        draw(f);
+      }
     },
   });
 }
@@ -539,6 +687,31 @@ function startReport(root) {
     );
     done.hidden = false;
     progress();
+    showReport();
+  }
+
+  // Graded: the page becomes the stored report, as a reload would show it (the server's rendering of
+  // `report_url`: the scores, every answer, the PDF link and a watcher's override forms). Until that
+  // arrives, or if it fails, the live summary above and its "Open the full report" link stay.
+  let replacing = false;
+  async function showReport() {
+    if (replacing) return;
+    replacing = true;
+    try {
+      const response = await fetch(cfg.report_url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!response.ok) throw new Error(`report page: ${response.status}`);
+      // Inert parsing (scripts never run); the markup is our own template's, escaped by Django.
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const main = fresh.getElementById("main");
+      const here = document.getElementById("main");
+      if (!main || !here || !main.querySelector("[data-report]")) throw new Error("report page: not graded yet");
+      // The socket stays open: it carries this person's own stream too (personalEvent).
+      document.title = fresh.title;
+      here.replaceChildren(...Array.from(main.childNodes));
+    } catch (error) {
+      replacing = false; // the next graded frame (a resume's snapshot) tries again
+      console.warn(error);
+    }
   }
 
   function take(answer) {

@@ -232,3 +232,77 @@ def test_the_demo_has_the_interview_catalogue_and_a_review_queue_and_a_second_ru
         ("draft", "offline"),
         ("draft", "offline"),
     ]
+
+
+def test_the_demo_candidate_has_one_open_assessment_and_a_template_with_follow_ups() -> None:
+    """The seed assigns candidate@ an assessment on a public template (staff@ through the service:
+    audited, the candidate notified), open now for 14 days, 2 attempts, reviewed by mentor@; a
+    second run adds none. "My assignments" shows it with a Start button, and a template candidate@
+    can practise (the demo organisation's own) offers the AI interviewer's follow-ups."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from domains.interviews.assignments import AssignmentState, assignment_state
+    from domains.interviews.models import InterviewAssignment, InterviewTemplate
+    from domains.notifications.models import Notification
+
+    before = timezone.now()
+    call_command("seed_demo")
+    call_command("seed_demo")
+    after = timezone.now()
+
+    assignment = InterviewAssignment.objects.select_related("template", "candidate", "reviewer", "created_by").get()
+    assert assignment.template.organisation_id is None
+    assert assignment.template.slug == "python-backend-junior"
+    assert assignment.candidate is not None
+    assert assignment.candidate.email == demo_email("candidate")
+    assert assignment.reviewer is not None
+    assert assignment.reviewer.email == demo_email("mentor")
+    assert assignment.created_by is not None
+    assert assignment.created_by.email == demo_email("staff")
+    assert assignment.organisation.slug == DEMO_ORGANISATION_SLUG
+    assert before <= assignment.opens_at <= after
+    assert assignment.closes_at - assignment.opens_at == timedelta(days=14)
+    assert assignment.attempts_allowed == 2
+    assert assignment_state(assignment) == AssignmentState.OPEN
+    assert AuditEvent.objects.filter(action="interviews.assignment_created").count() == 1
+    assert Notification.objects.filter(user=assignment.candidate, kind="interviews.assigned").count() == 1
+
+    page = _signed_in(demo_email("candidate")).get("/interviews/assignments/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert assignment.template.title in html
+    assert f'name="assignment_id" value="{assignment.pk}"' in html
+
+    assert InterviewTemplate.objects.filter(
+        organisation__slug=DEMO_ORGANISATION_SLUG, slug="demo-onboarding-screen", follow_ups=True
+    ).exists()
+
+
+def test_a_closed_demo_assessment_is_replaced_and_follow_ups_are_switched_back_on() -> None:
+    """An older demo whose assessment has closed gets a fresh open one on the next run (the closed
+    one stays, with its history); a demo where no template the candidate can practise offers
+    follow-ups gets them on its own template again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from domains.interviews.assignments import AssignmentState, assignment_state
+    from domains.interviews.models import InterviewAssignment, InterviewTemplate
+
+    call_command("seed_demo")
+    old = InterviewAssignment.objects.get()
+    InterviewAssignment.objects.filter(pk=old.pk).update(
+        opens_at=timezone.now() - timedelta(days=20), closes_at=timezone.now() - timedelta(days=6)
+    )
+    InterviewTemplate.objects.update(follow_ups=False)
+
+    call_command("seed_demo")
+
+    fresh = InterviewAssignment.objects.exclude(pk=old.pk).get()
+    assert assignment_state(fresh) == AssignmentState.OPEN
+    assert InterviewAssignment.objects.count() == 2
+    assert list(InterviewTemplate.objects.filter(follow_ups=True).values_list("slug", flat=True)) == [
+        "demo-onboarding-screen"
+    ]

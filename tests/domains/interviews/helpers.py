@@ -4,16 +4,21 @@ and one template of each organisation's own.
 
     from tests.domains.interviews.helpers import World, world  # noqa: F401 - the fixture
 
-or `world_make()` where a fixture does not fit.
+or `world_make()` where a fixture does not fit. And the report PDF's readers: `pdf_streams` (every
+stream, inflated) and `pdf_text` (its printed lines, decoded through the embedded font's maps).
 """
 
 from __future__ import annotations
 
+import io
+import re
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
+from pypdf import PdfReader
 
 from domains.accounts.models import Organisation, Role, User
 from domains.compliance.services import consent_record, policy_current_list, policy_publish
@@ -114,3 +119,26 @@ def world_make() -> World:
 @pytest.fixture
 def world(db: None) -> World:
     return world_make()
+
+
+# ---------------------------------------------------------------- reading the report's PDF
+_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", flags=re.DOTALL)
+
+
+def _inflate(raw: bytes) -> bytes:
+    try:
+        return zlib.decompress(raw)
+    except zlib.error:
+        return raw
+
+
+def pdf_streams(pdf: bytes) -> bytes:
+    """Every stream of the PDF, inflated where it is compressed."""
+    return b"\n".join(_inflate(raw) for raw in _STREAM.findall(pdf))
+
+
+def pdf_text(pdf: bytes) -> list[str]:
+    """The PDF's text lines, every page's, as pypdf extracts them through the embedded font's
+    ToUnicode map (fpdf2 drops a letter its font cannot draw, so a missing glyph is a missing letter)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return [line.strip() for page in reader.pages for line in page.extract_text().splitlines() if line.strip()]

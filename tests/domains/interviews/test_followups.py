@@ -93,7 +93,10 @@ def _start(world: World, template: InterviewTemplate) -> tuple[InterviewSession,
     return session, list(Question.objects.filter(template=template).order_by("position"))
 
 
-def _answered(world: World, template: InterviewTemplate, text: str = ANSWER) -> tuple[InterviewSession, Question]:
+def answered_session(
+    world: World, template: InterviewTemplate, text: str = ANSWER
+) -> tuple[InterviewSession, Question]:
+    """The candidate's session of `template`, its second (open) question saved once with `text`."""
     session, questions = _start(world, template)
     services.answer_save(
         session_id=session.pk, user=world.candidate, question_id=questions[1].pk, revision=1, text=text
@@ -124,7 +127,7 @@ def test_the_offline_interviewer_streams_a_followup_whose_completion_is_durable(
     durable `followup.done` is stored, so a resume from before it replays it."""
     settings.AI_DEFAULT_PROVIDER = "offline"
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     stream = interview_session_stream(session.pk)
     before = StreamEvent.objects.filter(stream_id=stream).order_by("-seq").values_list("seq", flat=True).first() or 0
 
@@ -169,7 +172,7 @@ def test_a_second_request_returns_the_followup_already_asked(
     """Given a follow-up asked on an answer, when the candidate asks again (a replayed click), then
     the same follow-up comes back `created` False: nothing new is stored, published or enqueued."""
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     first, _ = _ask(world, session, question)
     published = len(capture_events)
 
@@ -186,7 +189,7 @@ def test_a_followup_is_refused_where_it_is_not_offered_or_not_due(world: World) 
     (`not_offered`), on a multiple-choice question (`invalid`), before an answer is saved
     (`no_answer`), and on a question of another session (404)."""
     closed = followup_template(world, follow_ups=False)
-    session, question = _answered(world, closed)
+    session, question = answered_session(world, closed)
     with pytest.raises(Refusal) as refused:
         _ask(world, session, question)
     assert refused.value.code == "not_offered"
@@ -211,7 +214,7 @@ def test_a_request_after_the_deadline_is_refused_and_the_session_closes(world: W
     expired at its deadline."""
     template = followup_template(world, minutes=10)
     with time_machine.travel(T0, tick=False):
-        session, question = _answered(world, template)
+        session, question = answered_session(world, template)
     with time_machine.travel(T0 + timedelta(minutes=10, seconds=1), tick=False), pytest.raises(Refusal) as refused:
         _ask(world, session, question)
     assert refused.value.code == "deadline_passed"
@@ -256,7 +259,7 @@ def test_the_response_autosaves_by_revision_and_is_refused_after_the_deadline(
     `deadline_passed` with the kept response, which stays."""
     template = followup_template(world, minutes=10)
     with time_machine.travel(T0, tick=False):
-        session, question = _answered(world, template)
+        session, question = answered_session(world, template)
         followup, _ = _ask(world, session, question)
         followups.followup_generate(followup_id=followup.pk)
 
@@ -295,7 +298,7 @@ def test_the_response_autosaves_by_revision_and_is_refused_after_the_deadline(
 def test_a_followup_of_someone_elses_session_is_not_found(world: World) -> None:
     """Another person (the mentor) cannot ask for or answer the candidate's follow-up: 404."""
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     followup, _ = _ask(world, session, question)
     with pytest.raises(Http404):
         followups.followup_request(session_id=session.pk, user=world.mentor, question_id=question.pk)
@@ -313,7 +316,7 @@ def test_a_model_streams_the_followup_without_seeing_or_leaking_the_secrets(
     _provider(settings, fake_llm)
     fake_llm.queue({"chunks": ["What happens to ", "readers while an ", "invalidation is in flight?"]})
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     followup, _ = _ask(world, session, question)
 
     done = followups.followup_generate(followup_id=followup.pk)
@@ -340,7 +343,7 @@ def test_a_provider_failure_interrupts_the_followup_with_a_reason(
     _provider(settings, fake_llm)
     fake_llm.queue({"error": "server_error"})
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     followup, _ = _ask(world, session, question)
 
     done = followups.followup_generate(followup_id=followup.pk)
@@ -356,7 +359,7 @@ def test_the_sweep_marks_a_lost_followup_interrupted_keeping_its_text(
     """Given a follow-up streaming for long with no job holding its run lock (a dead worker), when
     the sweep runs, then it is interrupted with the live text it had and `followup.done` is published."""
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     followup, _ = _ask(world, session, question)
     live = reply_live_text(followup)
     live.start()
@@ -378,7 +381,7 @@ def test_the_evaluator_scores_the_answer_with_the_followup_and_a_changed_respons
     response is scored again while the answer alone keeps its own key."""
     settings.AI_DEFAULT_PROVIDER = "offline"
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     followup, _ = _ask(world, session, question)
     followups.followup_generate(followup_id=followup.pk)
     followups.followup_save(
@@ -430,7 +433,7 @@ def test_grading_includes_the_answered_followup(world: World, settings: Any) -> 
     response's key points count towards the rubric coverage."""
     settings.AI_DEFAULT_PROVIDER = "offline"
     template = followup_template(world)
-    session, question = _answered(world, template, text="Short.")
+    session, question = answered_session(world, template, text="Short.")
     followup, _ = _ask(world, session, question)
     followups.followup_generate(followup_id=followup.pk)
     followups.followup_save(
@@ -458,7 +461,7 @@ def test_every_followup_event_is_exactly_its_typeddict(world: World, capture_eve
     """Each follow-up event published on the session's stream matches its TypedDict key for key,
     and every declared type is published by asking, streaming and answering one follow-up."""
     template = followup_template(world)
-    session, question = _answered(world, template)
+    session, question = answered_session(world, template)
     followup, _ = _ask(world, session, question)
     followups.followup_generate(followup_id=followup.pk)
     followups.followup_save(session_id=session.pk, user=world.candidate, followup_id=followup.pk, revision=1, text="x")

@@ -152,6 +152,33 @@ def test_autosave_is_idempotent_under_replays_and_out_of_order_arrival(world: Wo
     assert [e["revision"] for e in saved] == [1, 3]
 
 
+def test_an_autosave_reads_and_writes_in_five_statements(world: World) -> None:
+    """Given a question already saved once, when the candidate saves a newer revision, then the
+    service runs five statements (the locked session, the questions with their answers, the update,
+    the event's sequence and row: bench S4's hot path), stores the text and answers the revision."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    template = timed_template(world)
+    with time_machine.travel(T0, tick=False):
+        session, _ = _start(world, template)
+    question = _questions(template)[1]
+    with time_machine.travel(T0 + timedelta(seconds=5), tick=False):
+        _save(world, session, question, 1)
+    with (
+        time_machine.travel(T0 + timedelta(seconds=10), tick=False),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        saved, stored = _save(world, session, question, 2, text="  the second draft\n")
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 5, statements
+    assert "FOR UPDATE" in statements[0]
+    assert stored is True
+    assert (saved.question_id, saved.revision, saved.saved_at) == (question.pk, 2, T0 + timedelta(seconds=10))
+    row = Answer.objects.get(session=session, question=question)
+    assert (row.revision, row.text, row.saved_at) == (2, "  the second draft\n", T0 + timedelta(seconds=10))
+
+
 def test_a_write_after_the_deadline_is_refused_and_keeps_the_last_save(world: World, capture_events: Any) -> None:
     """Given a saved revision 1, when revision 2 arrives one second after the deadline, then it is
     refused (`deadline_passed`) with what is stored, the text stays revision 1's, and the session
