@@ -164,14 +164,7 @@ class InterviewConsumer(StreamConsumer):
                     choice_ids=message.choice_ids,
                 )
             except services.SaveRefused as refused:
-                # Not a bare error: the reply says what the server keeps, so no text is lost.
-                return {
-                    "type": "error",
-                    "code": refused.code,
-                    "message": refused.message,
-                    "question_id": message.question_id,
-                    "stored": refused.stored,
-                }
+                return _save_refused(refused, question_id=message.question_id)
             return {
                 "type": "ack",
                 "question_id": message.question_id,
@@ -243,13 +236,7 @@ class InterviewConsumer(StreamConsumer):
                     text=message.text,
                 )
             except services.SaveRefused as refused:
-                return {
-                    "type": "error",
-                    "code": refused.code,
-                    "message": refused.message,
-                    "followup_id": message.followup_id,
-                    "stored": refused.stored,
-                }
+                return _save_refused(refused, followup_id=message.followup_id)
             return {
                 "type": "ack",
                 "followup_id": followup.pk,
@@ -273,6 +260,12 @@ class InterviewConsumer(StreamConsumer):
             return _followup_text(row)
 
         await self.run_action(message, text)
+
+
+def _save_refused(refused: services.SaveRefused, **ids: int) -> dict[str, Any]:
+    """A refused autosave's reply. Not a bare error: it says what the server keeps (`stored`), so
+    the client can keep the candidate's text instead of losing it."""
+    return {"type": "error", "code": refused.code, "message": refused.message, **ids, "stored": refused.stored}
 
 
 def _followup_text(followup: FollowUp) -> dict[str, Any]:

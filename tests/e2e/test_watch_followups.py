@@ -38,6 +38,8 @@ def test_a_mentor_sees_the_followup_and_each_saved_response_live(page: Any, logi
     expect(item.locator("[data-followup-prompt]")).to_have_text(question.prompt)
     expect(item.locator("[data-followup-saved]")).to_have_text("nothing saved yet")
     expect(page.locator("[data-followups-empty]")).to_be_hidden()
+    # the worker's stream has ended (nothing is still writing when the database is flushed after the test)
+    expect(item).to_have_attribute("data-status", "complete", timeout=30_000)
 
     for revision, text in ((1, "Readers see the old value"), (2, "Readers see the old value until the TTL ends.")):
         followups.followup_save(
